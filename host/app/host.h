@@ -1,0 +1,54 @@
+// File: host/app/host.h
+//
+// The whole running host as one object: plugin registry, database, services
+// and the HTTP server. main() wraps it in a Poco ServerApplication; tests
+// start it on 127.0.0.1:0 in-process.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace switchboard {
+
+class PluginRegistry;
+
+struct HostOptions {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 8080;                  // 0: any free port (tests)
+  std::string db_path = "switchboard.db";
+  std::string manifest_path = "plugins.json";
+  std::string plugin_dir;                     // "": manifest's plugin_dir, else <exe dir>/plugins
+  // Each open connection holds one pool thread for as long as it streams
+  // (Poco serves a connection per thread), so the pool bounds concurrent streams.
+  int max_threads = 512;
+  int max_queued = 1024;
+  int keep_alive_timeout_s = 5;               // idle keep-alive connections also hold threads
+  std::size_t max_body_bytes = 1 << 20;
+  int sse_keepalive_ms = 15000;               // ": keep-alive" comment after this much silence
+  int shutdown_grace_ms = 3000;               // in-flight streams get this long on SIGTERM
+};
+
+class Host {
+ public:
+  // Loads the manifest and plugins and opens the database. Throws
+  // std::runtime_error with a clear message on a fatal start-up problem.
+  explicit Host(HostOptions options);
+  ~Host();
+  Host(const Host&) = delete;
+  Host& operator=(const Host&) = delete;
+
+  void start();
+  // Stops accepting, ends in-flight streams after the grace period, and waits for them.
+  void stop();
+  std::uint16_t port() const;
+  const HostOptions& options() const;
+  const PluginRegistry& registry() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace switchboard

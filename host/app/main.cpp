@@ -1,0 +1,100 @@
+// File: host/app/main.cpp
+//
+// The switchboard executable: command-line options, logging, and a clean stop
+// on SIGINT/SIGTERM. Everything else lives in the host library.
+#include "host/app/host.h"
+#include "host/log.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/PatternFormatter.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+#include <Poco/Util/ServerApplication.h>
+
+#include <iostream>
+
+namespace {
+
+class SwitchboardApp final : public Poco::Util::ServerApplication {
+ protected:
+  void defineOptions(Poco::Util::OptionSet& options) override {
+    ServerApplication::defineOptions(options);
+    auto value = [&](const char* name, const char* arg, const char* help) {
+      options.addOption(Poco::Util::Option(name, "", help)
+                            .required(false)
+                            .repeatable(false)
+                            .argument(arg)
+                            .binding(std::string("switchboard.") + name));
+    };
+    options.addOption(Poco::Util::Option("help", "h", "print this help and exit")
+                          .required(false)
+                          .repeatable(false)
+                          .callback(Poco::Util::OptionCallback<SwitchboardApp>(this, &SwitchboardApp::on_help)));
+    value("port", "N", "TCP port to listen on (default 8080; 0 picks a free one)");
+    value("bind", "ADDR", "address to listen on (default 127.0.0.1)");
+    value("db", "PATH", "SQLite database file (default switchboard.db)");
+    value("plugins", "PATH", "plugin manifest (default plugins.json)");
+    value("plugin-dir", "DIR", "where plugin libraries are (default: manifest's plugin_dir, else <exe dir>/plugins)");
+    value("max-threads", "N", "HTTP worker threads = max concurrent connections/streams (default 512)");
+    value("max-queued", "N", "connections waiting for a worker before new ones are refused (default 1024)");
+    value("max-body", "BYTES", "largest accepted request body (default 1048576)");
+    value("sse-keepalive-ms", "MS", "send ': keep-alive' after this much silence in a stream (default 15000)");
+    value("shutdown-grace-ms", "MS", "how long in-flight streams may finish on SIGTERM (default 3000)");
+    value("log-level", "LEVEL", "error, warning, information (default) or debug");
+  }
+
+  void on_help(const std::string&, const std::string&) {
+    Poco::Util::HelpFormatter help(options());
+    help.setCommand(commandName());
+    help.setUsage("[--port=N] [--bind=ADDR] [--db=PATH] [--plugins=PATH] ...");
+    help.setHeader("Switchboard: a chat host for large language models, with provider plugins.");
+    help.format(std::cout);
+    stopOptionsProcessing();
+    help_ = true;
+  }
+
+  int main(const std::vector<std::string>&) override {
+    if (help_) return EXIT_OK;
+    const auto& c = config();
+    Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
+    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(pattern, new Poco::ConsoleChannel));
+    Poco::Logger::root().setChannel(channel);
+    Poco::Logger::setLevel("", Poco::Logger::parseLevel(c.getString("switchboard.log-level", "information")));
+
+    switchboard::HostOptions o;
+    o.port = static_cast<std::uint16_t>(c.getInt("switchboard.port", o.port));
+    o.bind = c.getString("switchboard.bind", o.bind);
+    o.db_path = c.getString("switchboard.db", o.db_path);
+    o.manifest_path = c.getString("switchboard.plugins", o.manifest_path);
+    o.plugin_dir = c.getString("switchboard.plugin-dir", o.plugin_dir);
+    o.max_threads = c.getInt("switchboard.max-threads", o.max_threads);
+    o.max_queued = c.getInt("switchboard.max-queued", o.max_queued);
+    o.max_body_bytes = static_cast<std::size_t>(c.getInt64("switchboard.max-body", static_cast<Poco::Int64>(o.max_body_bytes)));
+    o.sse_keepalive_ms = c.getInt("switchboard.sse-keepalive-ms", o.sse_keepalive_ms);
+    o.shutdown_grace_ms = c.getInt("switchboard.shutdown-grace-ms", o.shutdown_grace_ms);
+
+    try {
+      switchboard::Host host(o);
+      host.start();
+      waitForTerminationRequest();
+      switchboard::log::app().information("stopping");
+      host.stop();
+      switchboard::log::app().information("stopped");
+    } catch (const std::exception& e) {
+      switchboard::log::app().fatal(std::string("cannot start: ") + e.what());
+      return EXIT_SOFTWARE;
+    }
+    return EXIT_OK;
+  }
+
+ private:
+  bool help_ = false;
+};
+
+}  // namespace
+
+POCO_SERVER_MAIN(SwitchboardApp)

@@ -1,0 +1,172 @@
+// File: host/http/router.cpp
+//
+// Route matching and the one wrapper every request goes through.
+#include "host/http/router.h"
+
+#include "host/http/json_response.h"
+#include "host/log.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <istream>
+#include <ostream>
+
+namespace switchboard::http {
+
+namespace {
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    const std::size_t start = i;
+    while (i < path.size() && path[i] != '/') ++i;
+    if (i > start) out.emplace_back(path.substr(start, i - start));
+  }
+  return out;
+}
+
+class RouterHandler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  explicit RouterHandler(Router& router) : router_(router) {}
+  void handleRequest(Poco::Net::HTTPServerRequest& request,
+                     Poco::Net::HTTPServerResponse& response) override {
+    router_.dispatch(request, response);
+  }
+
+ private:
+  Router& router_;
+};
+
+class RouterFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  explicit RouterFactory(Router& router) : router_(router) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+    return new RouterHandler(router_);
+  }
+
+ private:
+  Router& router_;
+};
+
+}  // namespace
+
+void Router::add(std::string method, std::string pattern, Handler handler) {
+  routes_.push_back({std::move(method), split_path(pattern), std::move(handler)});
+}
+
+Poco::Net::HTTPRequestHandlerFactory* Router::make_factory() { return new RouterFactory(*this); }
+
+void Router::dispatch(Poco::Net::HTTPServerRequest& request,
+                      Poco::Net::HTTPServerResponse& response) {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string& uri = request.getURI();
+  const std::size_t q = uri.find('?');
+  Exchange ex{request, response, {}, uri.substr(0, q), q == std::string::npos ? "" : uri.substr(q + 1)};
+
+  try {
+    const std::vector<std::string> segments = split_path(ex.path);
+    const Route* match = nullptr;
+    bool path_known = false;
+    for (const auto& route : routes_) {
+      if (route.segments.size() != segments.size()) continue;
+      std::vector<std::string> params;
+      bool ok = true;
+      for (std::size_t i = 0; i < segments.size() && ok; ++i) {
+        const std::string& want = route.segments[i];
+        if (want.size() > 1 && want.front() == '{' && want.back() == '}')
+          params.push_back(segments[i]);
+        else
+          ok = want == segments[i];
+      }
+      if (!ok) continue;
+      path_known = true;
+      if (route.method == request.getMethod()) {
+        match = &route;
+        ex.params = std::move(params);
+        break;
+      }
+    }
+    if (match != nullptr) {
+      match->handler(ex);
+    } else if (path_known) {
+      send_error(ex, 405, "method_not_allowed",
+                 request.getMethod() + " is not allowed on " + ex.path);
+    } else {
+      send_error(ex, 404, "not_found", "no route for " + ex.path);
+    }
+  } catch (const HttpError& e) {
+    if (!response.sent()) send_error(ex, e.status, e.code, e.message);
+  } catch (const std::exception& e) {
+    log::http().error("unhandled failure in " + request.getMethod() + " " + ex.path + ": " + e.what());
+    if (!response.sent()) send_error(ex, 500, "internal", "internal server error");
+  } catch (...) {
+    log::http().error("unhandled non-standard exception in " + request.getMethod() + " " + ex.path);
+    if (!response.sent()) send_error(ex, 500, "internal", "internal server error");
+  }
+
+  // Drain an unread body so a keep-alive connection stays in sync.
+  if (request.getChunkedTransferEncoding() || request.getContentLength() > 0) {
+    try {
+      request.stream().ignore(1 << 20);
+    } catch (...) {
+    }
+  }
+  if (log::access().information()) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started).count();
+    log::access().information(request.getMethod() + " " + ex.path + " " + std::to_string(ex.status) +
+                              " " + std::to_string(micros / 1000.0) + "ms " +
+                              std::to_string(ex.bytes_sent) + "B");
+  }
+}
+
+void send_json(Exchange& ex, int status, std::string_view body) {
+  auto& response = ex.response;
+  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  response.setContentType("application/json");
+  response.setContentLength(static_cast<std::streamsize>(body.size()));
+  response.set("Cache-Control", "no-store");
+  std::ostream& out = response.send();
+  out.write(body.data(), static_cast<std::streamsize>(body.size()));
+  out.flush();
+  ex.status = status;
+  ex.bytes_sent += body.size();
+}
+
+void send_error(Exchange& ex, int status, std::string_view code, std::string_view message) {
+  const nlohmann::json body = {{"error", {{"code", code}, {"message", message}}}};
+  send_json(ex, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string read_body(Exchange& ex, std::size_t limit, bool require_json) {
+  auto& request = ex.request;
+  if (require_json) {
+    const std::string type = request.getContentType();
+    if (type.rfind("application/json", 0) != 0)
+      throw HttpError{415, "unsupported_media_type",
+                      "Content-Type must be application/json (got \"" + type + "\")"};
+  }
+  if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(limit))
+    throw HttpError{413, "payload_too_large",
+                    "request body is larger than the limit of " + std::to_string(limit) + " bytes"};
+  std::string body;
+  std::istream& in = request.stream();
+  char buffer[8192];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    body.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (body.size() > limit)
+      throw HttpError{413, "payload_too_large",
+                      "request body is larger than the limit of " + std::to_string(limit) + " bytes"};
+  }
+  return body;
+}
+
+}  // namespace switchboard::http

@@ -1,0 +1,276 @@
+// File: host/plugins/loaded_provider.cpp
+//
+// Boost.DLL loading and ABI negotiation of one provider plugin, and the
+// C-callback glue that turns table calls into typed results. The only file of
+// the host that includes Boost.DLL.
+#include "host/plugins/loaded_provider.h"
+
+#include <switchboard/provider.h>
+
+// BOOST_DLL_USE_STD_FS comes from the build: std::filesystem, no boost_filesystem.
+#include <boost/dll/shared_library.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <system_error>
+
+namespace switchboard {
+
+struct LoadedProvider::Library {
+  boost::dll::shared_library lib;
+};
+
+namespace {
+
+using Json = nlohmann::json;
+
+std::string abi_string(std::uint32_t major, std::uint32_t minor) {
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
+// Collects what a table call reports through the callbacks.
+struct CallState {
+  std::string result;
+  std::string error_json;
+  ChatSink* sink = nullptr;
+  ChatOutcome* outcome = nullptr;
+  bool saw_terminal = false;
+};
+
+void on_result(void* ctx, const char* json, size_t size) {
+  static_cast<CallState*>(ctx)->result.assign(json, size);
+}
+
+void on_error(void* ctx, const char* json, size_t size) {
+  static_cast<CallState*>(ctx)->error_json.assign(json, size);
+}
+
+int on_alive(void* ctx) {
+  auto* state = static_cast<CallState*>(ctx);
+  return state->sink != nullptr && state->sink->alive() ? 1 : 0;
+}
+
+int on_emit(void* ctx, uint32_t kind, const char* json, size_t size) {
+  auto* state = static_cast<CallState*>(ctx);
+  ChatOutcome& out = *state->outcome;
+  try {
+    const Json payload = Json::parse(json, json + size);
+    switch (kind) {
+      case SB_EVENT_DELTA: {
+        const auto& content = payload.at("content").get_ref<const std::string&>();
+        return state->sink->on_delta(content) ? 1 : 0;
+      }
+      case SB_EVENT_USAGE:
+        out.prompt_tokens = payload.value("prompt_tokens", std::int64_t{0});
+        out.completion_tokens = payload.value("completion_tokens", std::int64_t{0});
+        return 1;
+      case SB_EVENT_DONE:
+        out.status = ChatStatus::Complete;
+        out.finish_reason = payload.value("finish_reason", std::string("stop"));
+        state->saw_terminal = true;
+        return 1;
+      case SB_EVENT_ERROR:
+        out.status = ChatStatus::Error;
+        out.error_code = payload.value("code", std::string("provider_error"));
+        out.error_message = payload.value("message", std::string());
+        state->saw_terminal = true;
+        return 1;
+      default:
+        return 1;  // kinds from a later minor: ignored, by contract
+    }
+  } catch (const std::exception& e) {
+    // A plugin that emits malformed JSON is a broken plugin: stop it.
+    out.status = ChatStatus::Error;
+    out.error_code = "provider_protocol";
+    out.error_message = std::string("plugin emitted a malformed event: ") + e.what();
+    state->saw_terminal = true;
+    return 0;
+  }
+}
+
+sb_host_callbacks callbacks_for(CallState& state) {
+  sb_host_callbacks cb{};
+  cb.struct_size = sizeof(sb_host_callbacks);
+  cb.ctx = &state;
+  cb.result = &on_result;
+  cb.emit = &on_emit;
+  cb.alive = &on_alive;
+  cb.error = &on_error;
+  return cb;
+}
+
+ProviderError parse_error(const std::string& json, const char* fallback_code) {
+  ProviderError e{fallback_code, "plugin reported an error without details"};
+  if (json.empty()) return e;
+  try {
+    const Json j = Json::parse(json);
+    e.code = j.value("code", e.code);
+    e.message = j.value("message", e.message);
+  } catch (const std::exception&) {
+    e.message = "plugin reported a malformed error";
+  }
+  return e;
+}
+
+}  // namespace
+
+std::shared_ptr<LoadedProvider> LoadedProvider::load(const std::filesystem::path& file,
+                                                     std::string& error) {
+  const std::string name = file.string();
+  std::error_code fs_ec;
+  if (!std::filesystem::exists(file, fs_ec)) {
+    error = "plugin file not found: " + name;
+    return nullptr;
+  }
+
+  auto library = std::make_shared<Library>();
+  try {
+    // rtld_now: an unresolved symbol fails here, not at the first chat.
+    library->lib.load(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    error = "not a loadable library: " + name + ": " + e.what();
+    return nullptr;
+  }
+  if (!library->lib.has(SB_ENTRY_SYMBOL)) {
+    error = "no entry point [" SB_ENTRY_SYMBOL "] in shared library [" + name + "]";
+    return nullptr;
+  }
+  const auto entry = library->lib.get<const sb_provider_api*()>(SB_ENTRY_SYMBOL);
+  const sb_provider_api* api = entry();
+  if (api == nullptr) {
+    error = "entry point of " + name + " returned no function table";
+    return nullptr;
+  }
+  // Version first: nothing else in the table is read before it checks out.
+  if (api->struct_size < SB_API_HEADER_SIZE) {
+    error = "plugin " + name + " has a short function table (" + std::to_string(api->struct_size) +
+            " bytes, too small to hold an ABI version)";
+    return nullptr;
+  }
+  const std::string plugin_abi = abi_string(api->abi_major, api->abi_minor);
+  const std::string host_abi = abi_string(SB_ABI_MAJOR, SB_ABI_MINOR);
+  if (api->abi_major != SB_ABI_MAJOR) {
+    error = "plugin " + name + " uses ABI " + plugin_abi + ", this host uses ABI " + host_abi +
+            ": major versions differ; rebuild the plugin against this SDK";
+    return nullptr;
+  }
+  if (api->abi_minor > SB_ABI_MINOR) {
+    error = "plugin " + name + " uses ABI " + plugin_abi + ", newer than this host's ABI " +
+            host_abi + "; upgrade switchboard";
+    return nullptr;
+  }
+  if (api->struct_size < offsetof(sb_provider_api, chat) + sizeof(api->chat) ||
+      api->create == nullptr || api->destroy == nullptr || api->describe == nullptr ||
+      api->list_models == nullptr || api->chat == nullptr) {
+    error = "plugin " + name + " (ABI " + plugin_abi + ") has a short function table: " +
+            std::to_string(api->struct_size) + " bytes, ABI " + host_abi + " needs " +
+            std::to_string(offsetof(sb_provider_api, chat) + sizeof(api->chat));
+    return nullptr;
+  }
+
+  std::shared_ptr<LoadedProvider> provider(new LoadedProvider());
+  provider->library_ = library;
+  provider->api_ = api;
+  provider->file_ = file;
+  provider->abi_major_ = api->abi_major;
+  provider->abi_minor_ = api->abi_minor;
+
+  CallState state;
+  sb_host_callbacks cb = callbacks_for(state);
+  sb_instance* instance = nullptr;
+  const std::string settings = "{}";
+  if (api->create(settings.data(), settings.size(), &instance, &cb) != SB_STATUS_OK ||
+      instance == nullptr) {
+    const ProviderError e = parse_error(state.error_json, "create_failed");
+    error = "plugin " + name + " failed to create its provider: " + e.code + ": " + e.message;
+    return nullptr;
+  }
+  provider->instance_ = instance;
+
+  state = CallState{};
+  if (api->describe(instance, &cb) != SB_STATUS_OK) {
+    const ProviderError e = parse_error(state.error_json, "describe_failed");
+    error = "plugin " + name + " failed to describe itself: " + e.code + ": " + e.message;
+    return nullptr;  // the destructor destroys the instance before unloading
+  }
+  try {
+    const Json d = Json::parse(state.result);
+    ProviderDescription& desc = provider->description_;
+    desc.name = d.at("name").get<std::string>();
+    desc.version = d.value("version", std::string());
+    desc.description = d.value("description", std::string());
+    desc.config_schema_json = d.value("config_schema", Json::object()).dump();
+    desc.default_config_json = d.value("default_config", Json::object()).dump();
+  } catch (const std::exception& e) {
+    error = "plugin " + name + " described itself with malformed JSON: " + e.what();
+    return nullptr;
+  }
+  return provider;
+}
+
+LoadedProvider::~LoadedProvider() {
+  // The instance's code lives in the library: destroy it while still mapped.
+  if (instance_ != nullptr)
+    static_cast<const sb_provider_api*>(api_)->destroy(static_cast<sb_instance*>(instance_));
+  instance_ = nullptr;
+  library_.reset();
+}
+
+ChatOutcome LoadedProvider::chat(const ProviderRequest& request, ChatSink& sink) const {
+  ChatOutcome outcome;
+  Json messages = Json::array();
+  for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+  Json body = {{"model", request.model},
+               {"messages", std::move(messages)},
+               {"temperature", request.temperature},
+               {"max_tokens", request.max_tokens}};
+  try {
+    body["config"] = Json::parse(request.config_json.empty() ? "{}" : request.config_json);
+    body["options"] = Json::parse(request.options_json.empty() ? "{}" : request.options_json);
+  } catch (const std::exception& e) {
+    outcome.status = ChatStatus::Error;
+    outcome.error_code = "invalid_config";
+    outcome.error_message = std::string("config or options are not valid JSON: ") + e.what();
+    return outcome;
+  }
+  const std::string json = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+
+  CallState state;
+  state.sink = &sink;
+  state.outcome = &outcome;
+  sb_host_callbacks cb = callbacks_for(state);
+  const auto* api = static_cast<const sb_provider_api*>(api_);
+  const sb_status status = api->chat(static_cast<sb_instance*>(instance_), json.data(), json.size(), &cb);
+  if (status == SB_STATUS_CANCELLED) {
+    outcome.status = ChatStatus::Cancelled;
+  } else if (status != SB_STATUS_OK && outcome.status != ChatStatus::Error) {
+    outcome.status = ChatStatus::Error;
+    outcome.error_code = "provider_error";
+    outcome.error_message = "provider failed without reporting an error";
+  } else if (status == SB_STATUS_OK && !state.saw_terminal) {
+    outcome.status = ChatStatus::Complete;
+    outcome.finish_reason = "stop";
+  }
+  return outcome;
+}
+
+bool LoadedProvider::list_models(const std::string& config_json, std::vector<std::string>& models,
+                                 ProviderError& error) const {
+  CallState state;
+  sb_host_callbacks cb = callbacks_for(state);
+  const auto* api = static_cast<const sb_provider_api*>(api_);
+  if (api->list_models(static_cast<sb_instance*>(instance_), config_json.data(),
+                       config_json.size(), &cb) != SB_STATUS_OK) {
+    error = parse_error(state.error_json, "provider_error");
+    return false;
+  }
+  try {
+    models = Json::parse(state.result).at("models").get<std::vector<std::string>>();
+    return true;
+  } catch (const std::exception& e) {
+    error = {"provider_protocol", std::string("malformed model list: ") + e.what()};
+    return false;
+  }
+}
+
+}  // namespace switchboard

@@ -1,0 +1,170 @@
+/*
+ * File: switchboard/provider.h
+ *
+ * The whole plugin contract of Switchboard, in C. A provider plugin is a shared
+ * library that exports one function, sb_provider_entry(), returning a const
+ * function table. Nothing C++ crosses this boundary: strings are UTF-8 with an
+ * explicit length, structured payloads are JSON text, and errors come back as
+ * data ({"code": "...", "message": "..."}), never as exceptions.
+ *
+ * Most plugin authors use the C++ face in provider.hpp instead of this file.
+ */
+#ifndef SWITCHBOARD_PROVIDER_H
+#define SWITCHBOARD_PROVIDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * ABI version.
+ * - Bump SB_ABI_MAJOR when an existing member changes meaning, type or position,
+ *   or is removed. Hosts refuse plugins of any other major.
+ * - Bump SB_ABI_MINOR when members are appended at the end of a table (mark them
+ *   "since 1.N"). A host refuses plugins of a newer minor than it knows; an older
+ *   minor loads, and the host checks sb_has_member() before calling later members.
+ */
+#define SB_ABI_MAJOR 1
+#define SB_ABI_MINOR 0
+
+/* Name of the one symbol every plugin exports. */
+#define SB_ENTRY_SYMBOL "sb_provider_entry"
+
+/* Status of every table call. */
+typedef enum sb_status {
+  SB_STATUS_OK = 0,
+  SB_STATUS_ERROR = 1,     /* details were reported as {code,message} JSON */
+  SB_STATUS_CANCELLED = 2  /* chat stopped because the host asked it to */
+} sb_status;
+
+/* Kinds of events a chat stream emits, in this order: DELTA*, USAGE?, then DONE or ERROR. */
+typedef enum sb_event_kind {
+  SB_EVENT_DELTA = 1, /* {"content": "..."} a piece of the reply */
+  SB_EVENT_USAGE = 2, /* {"prompt_tokens": N, "completion_tokens": N} */
+  SB_EVENT_DONE = 3,  /* {"finish_reason": "stop"|"length"|...} the reply is complete */
+  SB_EVENT_ERROR = 4  /* {"code": "...", "message": "..."} the stream failed */
+} sb_event_kind;
+
+/*
+ * Callbacks the host passes into each call.
+ *
+ * OWNERSHIP: every buffer passed to a callback is borrowed for the duration of
+ * that callback only; the receiver copies what it keeps. The struct itself is
+ * owned by the host and valid until the call it was passed to returns.
+ * THREADING: callbacks are invoked on the thread that made the call, never after
+ * the call returned.
+ */
+typedef struct sb_host_callbacks {
+  /* sizeof(sb_host_callbacks) as the host compiled it. */
+  size_t struct_size;
+  /* Opaque host pointer handed back to every callback. */
+  void* ctx;
+  /*
+   * Receives the JSON result of describe() and list_models().
+   * @param ctx  the ctx member above
+   * @param json UTF-8 JSON, not NUL-terminated
+   * @param size length of json in bytes
+   */
+  void (*result)(void* ctx, const char* json, size_t size);
+  /*
+   * Receives one chat event.
+   * @param kind an sb_event_kind
+   * @param json the event payload (see sb_event_kind)
+   * @return non-zero to go on; 0 when the host wants the stream stopped. After a
+   *         0 the plugin stops promptly (closing any upstream request) and
+   *         returns SB_STATUS_CANCELLED.
+   */
+  int (*emit)(void* ctx, uint32_t kind, const char* json, size_t size);
+  /*
+   * Polled by a plugin while it waits (for an upstream, or a timer).
+   * @return non-zero while the host still wants the reply; 0 once it wants the
+   *         stream stopped. Must be cheap: plugins call it every few milliseconds.
+   */
+  int (*alive)(void* ctx);
+  /*
+   * Receives {"code": "...", "message": "..."} for a failed describe(), create()
+   * or list_models(). Called at most once, before SB_STATUS_ERROR is returned.
+   * Chat failures are SB_EVENT_ERROR events instead.
+   */
+  void (*error)(void* ctx, const char* json, size_t size);
+} sb_host_callbacks;
+
+/* A provider instance; opaque to the host. */
+typedef struct sb_instance sb_instance;
+
+/*
+ * The function table. Members are only ever appended (see SB_ABI_MINOR).
+ * THREADING: after create() returns, describe(), list_models() and chat() may be
+ * called from many threads at once on the same instance.
+ */
+typedef struct sb_provider_api {
+  /* sizeof(sb_provider_api) as the plugin compiled it. */
+  size_t struct_size;
+  /* SB_ABI_MAJOR / SB_ABI_MINOR the plugin was built against. */
+  uint32_t abi_major;
+  uint32_t abi_minor;
+
+  /*
+   * Creates an instance.
+   * @param settings_json host settings for the instance ({} today)
+   * @param out receives the instance on SB_STATUS_OK
+   * @return SB_STATUS_OK, or SB_STATUS_ERROR after cb->error
+   * OWNERSHIP: the host owns *out and frees it with destroy().
+   */
+  sb_status (*create)(const char* settings_json, size_t size, sb_instance** out,
+                      const sb_host_callbacks* cb);
+  /*
+   * Destroys an instance. No other call on it may be running.
+   */
+  void (*destroy)(sb_instance* instance);
+  /*
+   * Describes the provider through cb->result:
+   * {"name", "version", "description", "config_schema": {field: {"type", "description"}},
+   *  "default_config": {...}}
+   */
+  sb_status (*describe)(sb_instance* instance, const sb_host_callbacks* cb);
+  /*
+   * Lists the models the provider offers for an effective config, through
+   * cb->result as {"models": ["...", ...]}.
+   * @param config_json the effective config (defaults merged with the stored one)
+   */
+  sb_status (*list_models)(sb_instance* instance, const char* config_json, size_t size,
+                           const sb_host_callbacks* cb);
+  /*
+   * Runs one chat completion, streaming events through cb->emit.
+   * @param request_json {"model", "messages": [{"role","content"}], "temperature",
+   *        "max_tokens", "config": {effective config}, "options": {...}}
+   * @return SB_STATUS_OK after a DONE event, SB_STATUS_ERROR after an ERROR event,
+   *         SB_STATUS_CANCELLED when emit() returned 0 or alive() turned 0.
+   */
+  sb_status (*chat)(sb_instance* instance, const char* request_json, size_t size,
+                    const sb_host_callbacks* cb);
+} sb_provider_api;
+
+/*
+ * True when a table of this struct_size holds member `member` (for members
+ * appended in later minors). Use before calling any "since 1.N" member.
+ */
+#define sb_has_member(api, member)                                      \
+  ((api)->struct_size >= offsetof(sb_provider_api, member) +            \
+                             sizeof(((sb_provider_api*)0)->member) &&   \
+   (api)->member != NULL)
+
+/* Smallest table a host can read the version from. */
+#define SB_API_HEADER_SIZE (offsetof(sb_provider_api, abi_minor) + sizeof(uint32_t))
+
+/*
+ * The one exported entry point.
+ * @return a table with static storage duration; never NULL.
+ * THREADING: may be called from any thread, any number of times.
+ */
+typedef const sb_provider_api* (*sb_provider_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWITCHBOARD_PROVIDER_H */

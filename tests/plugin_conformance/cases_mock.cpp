@@ -1,0 +1,20 @@
+// File: tests/plugin_conformance/cases_mock.cpp
+//
+// The mock plugin under the conformance suite: echo for a normal reply, a
+// delayed token stream for cancellation, fail_before_first for errors.
+#include "conformance_case.h"
+
+namespace switchboard::conformance {
+namespace {
+
+const CaseRegistrar kMock({
+    "mock",
+    SB_PLUGIN_DIR "/libswitchboard_mock.so",
+    [] { return std::string(R"({"model_name":"mock-echo","options":{}})"); },
+    {"mock-echo", "{}"},
+    {"mock-tokens", R"({"tokens":60,"delay_ms":50})"},
+    {"mock-echo", R"({"fail_before_first":true})"},
+});
+
+}  // namespace
+}  // namespace switchboard::conformance
