@@ -6,8 +6,14 @@
 
 #include "host/http/api_routes.h"
 #include "host/http/router.h"
+#include "host/http/web_assets.h"
 #include "host/log.h"
 #include "host/plugins/plugin_registry.h"
+#include "host/services/chat_service.h"
+#include "host/services/completion_service.h"
+#include "host/services/config_service.h"
+#include "host/services/session_service.h"
+#include "storage/database.h"
 
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
@@ -15,14 +21,21 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
 
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 namespace switchboard {
 
 struct Host::State {
   HostOptions options;
   std::shared_ptr<PluginRegistry> registry;
+  std::unique_ptr<storage::Database> db;
+  std::unique_ptr<ConfigService> configs;
+  std::unique_ptr<SessionService> sessions;
+  std::unique_ptr<ChatService> chat;
+  std::unique_ptr<CompletionService> completions;
   http::Router router;
   std::unique_ptr<http::ApiContext> api;
   std::unique_ptr<Poco::ThreadPool> pool;
@@ -63,8 +76,29 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
       log::plugins().error("plugin " + r.name + " not loaded: " + r.error);
   }
 
-  state_->api = std::make_unique<http::ApiContext>(http::ApiContext{*state_->registry, o.max_body_bytes});
+  state_->db = storage::Database::open_sqlite(o.db_path);
+  state_->configs = std::make_unique<ConfigService>(*state_->db, *state_->registry);
+  state_->sessions = std::make_unique<SessionService>(*state_->db, *state_->configs);
+  state_->chat = std::make_unique<ChatService>(*state_->db, *state_->registry, *state_->configs);
+  state_->completions = std::make_unique<CompletionService>(*state_->registry, *state_->configs);
+
+  const auto interrupted = state_->chat->recover_interrupted();
+  if (!interrupted) throw std::runtime_error(interrupted.error().message);
+  if (interrupted.value() > 0)
+    log::app().warning("marked " + std::to_string(interrupted.value()) +
+                       " replies left mid-stream by the last run as interrupted");
+  const auto seeded = state_->configs->ensure_first_config(manifest.default_config_json);
+  if (!seeded) throw std::runtime_error("cannot create the first-start config: " + seeded.error().message);
+  if (seeded.value()) log::app().information("first start: created the default LLM config from plugins.json");
+
+  state_->api = std::make_unique<http::ApiContext>(http::ApiContext{
+      *state_->registry, *state_->configs, *state_->sessions, *state_->chat, o.max_body_bytes,
+      o.sse_keepalive_ms});
   http::register_api_routes(state_->router, *state_->api);
+  http::register_chat_routes(state_->router, *state_->api);
+  http::register_openai_routes(state_->router, *state_->api, *state_->completions);
+  http::register_metrics_routes(state_->router);
+  http::register_web_routes(state_->router);
 }
 
 Host::~Host() { stop(); }
@@ -94,6 +128,24 @@ void Host::start() {
 
 void Host::stop() {
   if (!state_ || !state_->server) return;
+  using namespace std::chrono;
+  // 1. No new connections, no new turns.
+  state_->server->stop();
+  state_->chat->refuse_new_turns();
+  state_->completions->refuse_new();
+  // 2. In-flight turns get the grace period to finish on their own.
+  const auto grace_end = steady_clock::now() + milliseconds(state_->options.shutdown_grace_ms);
+  while (state_->chat->in_flight() > 0 && steady_clock::now() < grace_end)
+    std::this_thread::sleep_for(milliseconds(10));
+  // 3. Then they are stopped: each saves its partial reply and sends `error` shutting_down.
+  if (state_->chat->in_flight() > 0) {
+    log::app().warning(std::to_string(state_->chat->in_flight()) + " streams still running after the grace period; stopping them");
+    state_->chat->stop_in_flight();
+    const auto stop_end = steady_clock::now() + seconds(10);
+    while (state_->chat->in_flight() > 0 && steady_clock::now() < stop_end)
+      std::this_thread::sleep_for(milliseconds(10));
+  }
+  // 4. Close what is left (idle keep-alive connections) and wait for the workers.
   state_->server->stopAll(true);
   state_->server.reset();
   state_->pool->joinAll();

@@ -9,7 +9,11 @@
 
 namespace switchboard {
 class PluginRegistry;
-}
+class ConfigService;
+class SessionService;
+class ChatService;
+class CompletionService;
+}  // namespace switchboard
 
 namespace switchboard::http {
 
@@ -17,9 +21,20 @@ class Router;
 
 struct ApiContext {
   const PluginRegistry& registry;
+  ConfigService& configs;
+  SessionService& sessions;
+  ChatService& chat;
   std::size_t max_body_bytes;
+  int sse_keepalive_ms;
 };
 
+// /healthz, /api/providers, /api/configs..., /api/preferences, /api/sessions...
 void register_api_routes(Router& router, ApiContext& context);
+// /api/chat and /api/chat/stream
+void register_chat_routes(Router& router, ApiContext& context);
+// /v1/models and /v1/chat/completions (OpenAI-compatible, stateless)
+void register_openai_routes(Router& router, ApiContext& context, CompletionService& completions);
+// /metrics (Prometheus text)
+void register_metrics_routes(Router& router);
 
 }  // namespace switchboard::http

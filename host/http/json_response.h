@@ -24,7 +24,7 @@ struct HttpError {
 };
 
 // Reads the whole body; throws HttpError 413 over `limit` bytes and 415 when
-// `require_json` and the content type is not application/json.
+// `require_json`, a body is present and its content type is not application/json.
 std::string read_body(Exchange& ex, std::size_t limit, bool require_json);
 
 }  // namespace switchboard::http

@@ -5,6 +5,7 @@
 
 #include "host/http/json_response.h"
 #include "host/log.h"
+#include "host/metrics.h"
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -119,9 +120,11 @@ void Router::dispatch(Poco::Net::HTTPServerRequest& request,
     } catch (...) {
     }
   }
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  metrics::global().requests.add();
+  metrics::global().request_seconds.observe(std::chrono::duration<double>(elapsed).count());
   if (log::access().information()) {
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - started).count();
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
     log::access().information(request.getMethod() + " " + ex.path + " " + std::to_string(ex.status) +
                               " " + std::to_string(micros / 1000.0) + "ms " +
                               std::to_string(ex.bytes_sent) + "B");
@@ -148,7 +151,8 @@ void send_error(Exchange& ex, int status, std::string_view code, std::string_vie
 
 std::string read_body(Exchange& ex, std::size_t limit, bool require_json) {
   auto& request = ex.request;
-  if (require_json) {
+  const bool has_body = request.getChunkedTransferEncoding() || request.getContentLength64() > 0;
+  if (require_json && has_body) {
     const std::string type = request.getContentType();
     if (type.rfind("application/json", 0) != 0)
       throw HttpError{415, "unsupported_media_type",

@@ -68,14 +68,19 @@ class MockProvider final : public sdk::Provider {
   }
 
   sdk::Json config_schema() const override {
-    return {{"model_name", {{"type", "string"}, {"description", "mock-echo, mock-inspect or mock-tokens"}}},
-            {"base_url", {{"type", "string"}, {"description", "ignored"}}},
-            {"options", {{"type", "object"},
-                         {"description", "delay_ms, fail_before_first, fail_after, tokens"}}}};
+    auto field = [](const char* type, const char* description) {
+      return sdk::Json{{"type", type}, {"description", description}};
+    };
+    return {{"model_name", field("string", "mock-echo, mock-inspect or mock-tokens")},
+            {"base_url", field("string", "ignored: the mock makes no network calls")},
+            {"delay_ms", field("integer", "pause before each delta, in milliseconds")},
+            {"fail_before_first", field("boolean", "fail with mock_failure before any delta")},
+            {"fail_after", field("integer", "fail with mock_failure after this many deltas")},
+            {"tokens", field("integer", "reply with this many tokens: tok1 tok2 ...")}};
   }
 
   sdk::Json default_config() const override {
-    return {{"model_name", "mock-echo"}, {"base_url", ""}, {"options", sdk::Json::object()}};
+    return {{"model_name", "mock-echo"}, {"base_url", ""}};
   }
 
   std::vector<std::string> list_models(const sdk::Json&) const override {

@@ -12,6 +12,10 @@
 #include <Poco/StreamCopier.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <optional>
 
 #include <filesystem>
 #include <fstream>
@@ -46,6 +50,75 @@ inline HttpReply http(std::uint16_t port, const std::string& method, const std::
   Poco::StreamCopier::copyToString(in, reply.body);
   return reply;
 }
+
+// Reads Server-Sent Events from POST /api/chat/stream as they arrive.
+class SseClient {
+ public:
+  struct Event {
+    std::string name;
+    nlohmann::json data;
+    std::chrono::steady_clock::time_point at;
+  };
+
+  SseClient(std::uint16_t port, const std::string& body, const std::string& path = "/api/chat/stream")
+      : session_("127.0.0.1", port) {
+    session_.setTimeout(Poco::Timespan(30, 0));
+    Poco::Net::HTTPRequest request("POST", path, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setContentType("application/json");
+    request.setContentLength(static_cast<std::streamsize>(body.size()));
+    session_.sendRequest(request) << body;
+    in_ = &session_.receiveResponse(response_);
+  }
+
+  int status() const { return static_cast<int>(response_.getStatus()); }
+  std::string content_type() const { return response_.getContentType(); }
+  std::string rest() {
+    std::string s;
+    Poco::StreamCopier::copyToString(*in_, s);
+    return s;
+  }
+
+  // The next event, or nullopt at the end of the stream. Comments are counted, not returned.
+  std::optional<Event> next() {
+    Event e;
+    std::string line, data;
+    bool any = false;
+    while (std::getline(*in_, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.empty()) {
+        if (!any) continue;
+        e.data = nlohmann::json::parse(data);
+        e.at = std::chrono::steady_clock::now();
+        return e;
+      }
+      if (line[0] == ':') {
+        ++comments;
+        continue;
+      }
+      any = true;
+      if (line.rfind("event: ", 0) == 0) e.name = line.substr(7);
+      if (line.rfind("data: ", 0) == 0) data += line.substr(6);
+    }
+    return std::nullopt;
+  }
+
+  // Reads to the end; returns every event.
+  std::vector<Event> all() {
+    std::vector<Event> events;
+    while (auto e = next()) events.push_back(std::move(*e));
+    return events;
+  }
+
+  // Drops the connection as a browser tab closing would.
+  void disconnect() { session_.abort(); }
+
+  int comments = 0;
+
+ private:
+  Poco::Net::HTTPClientSession session_;
+  Poco::Net::HTTPResponse response_;
+  std::istream* in_ = nullptr;
+};
 
 // A fresh temporary directory, removed with the object.
 class TempDir {

@@ -1,0 +1,53 @@
+// File: host/http/api_json.h
+//
+// JSON at the edge: strict readers that turn a request body into native
+// values (a wrong type or unknown field is a 400 naming the field), writers
+// for the service types, and the one table from error kinds to HTTP statuses.
+#pragma once
+
+#include "host/http/json_response.h"
+#include "host/services/chat_service.h"
+#include "host/services/config_service.h"
+#include "host/services/result.h"
+#include "host/services/session_service.h"
+
+#include <nlohmann/json.hpp>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace switchboard::http {
+
+struct Exchange;
+using Json = nlohmann::json;
+
+// Parses a request body that must be a JSON object with only `allowed` keys.
+Json parse_object(const std::string& body, std::initializer_list<std::string_view> allowed);
+
+std::optional<std::string> opt_string(const Json& object, const std::string& key);
+std::optional<std::int64_t> opt_int(const Json& object, const std::string& key);
+std::optional<double> opt_number(const Json& object, const std::string& key);
+// An id from a path segment: a positive integer, else 400 naming `what`.
+std::int64_t path_id(const std::string& segment, const std::string& what);
+// The caller: the X-Switchboard-User header, or "default".
+std::string owner_of(Exchange& ex);
+
+int status_for(ErrorKind kind);
+// Sends a service error; Internal errors are logged in full and answered generically.
+void send_service_error(Exchange& ex, const Error& error);
+
+std::string dump(const Json& j);
+Json to_json(const ConfigInfo& c);
+Json to_json(const SessionInfo& s);
+Json to_json(const storage::Message& m);
+
+// Answers `result` as JSON with `status`, or its error.
+template <typename T, typename F>
+void reply(Exchange& ex, const Result<T>& result, int status, F&& to) {
+  if (!result) return send_service_error(ex, result.error());
+  send_json(ex, status, dump(to(result.value())));
+}
+
+}  // namespace switchboard::http

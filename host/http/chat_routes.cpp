@@ -1,0 +1,120 @@
+// File: host/http/chat_routes.cpp
+//
+// POST /api/chat (the whole reply as JSON) and POST /api/chat/stream (Server-
+// Sent Events: start, delta..., then done or error).
+#include "host/http/api_json.h"
+#include "host/http/api_routes.h"
+#include "host/http/router.h"
+#include "host/http/sse_writer.h"
+
+namespace switchboard::http {
+
+namespace {
+
+TurnRequest parse_turn(Exchange& ex, std::size_t limit) {
+  const Json body = parse_object(read_body(ex, limit, true),
+                                 {"session_id", "user_message", "temperature", "max_tokens", "config_id", "options"});
+  TurnRequest r;
+  r.owner = owner_of(ex);
+  const auto session_id = opt_int(body, "session_id");
+  if (!session_id) throw HttpError{400, "invalid_session_id", "session_id is required"};
+  r.session_id = *session_id;
+  const auto message = opt_string(body, "user_message");
+  if (!message) throw HttpError{400, "invalid_user_message", "user_message is required"};
+  r.user_message = *message;
+  r.temperature = opt_number(body, "temperature").value_or(0.7);
+  r.max_tokens = opt_int(body, "max_tokens").value_or(2048);
+  r.config_id = opt_int(body, "config_id");
+  if (body.contains("options")) {
+    if (!body["options"].is_object()) throw HttpError{400, "invalid_options", "options must be a JSON object"};
+    r.options_json = body["options"].dump();
+  }
+  return r;
+}
+
+Json usage_json(const storage::Message& m) {
+  return {{"prompt_tokens", m.prompt_tokens},
+          {"completion_tokens", m.completion_tokens},
+          {"total_tokens", m.prompt_tokens + m.completion_tokens}};
+}
+
+// Writes a turn as SSE events.
+class SseObserver final : public TurnObserver {
+ public:
+  SseObserver(Exchange& ex, int keepalive_ms) : sse_(ex, keepalive_ms) {}
+
+  void on_start(const TurnStart& start) override {
+    sse_.begin();
+    event("start", {{"type", "start"},
+                    {"session_id", start.session_id},
+                    {"user_message_id", start.user_message_id},
+                    {"message_id", start.assistant_message_id},
+                    {"provider", start.provider},
+                    {"model", start.model}});
+  }
+  bool on_delta(std::string_view text) override {
+    return event("delta", {{"type", "delta"}, {"content", text}});
+  }
+  bool alive() override { return sse_.alive(); }
+
+  bool started() const { return sse_.started(); }
+  bool event(const char* name, const Json& data) { return sse_.event(name, dump(data)); }
+
+ private:
+  SseWriter sse_;
+};
+
+}  // namespace
+
+void register_chat_routes(Router& router, ApiContext& ctx) {
+  const auto limit = ctx.max_body_bytes;
+
+  router.add("POST", "/api/chat", [&ctx, limit](Exchange& ex) {
+    const TurnRequest request = parse_turn(ex, limit);
+    const auto result = ctx.chat.chat_turn(request);
+    if (!result) return send_service_error(ex, result.error());
+    const TurnResult& turn = result.value();
+    if (turn.error) {
+      const Json body = {{"error",
+                          {{"code", turn.error->code},
+                           {"message", turn.error->message},
+                           {"message_id", turn.assistant.id},
+                           {"user_message_id", turn.user.id}}}};
+      return send_json(ex, status_for(turn.error->kind), dump(body));
+    }
+    send_json(ex, 200, dump({{"user_message", to_json(turn.user)},
+                             {"assistant_message", to_json(turn.assistant)},
+                             {"usage", usage_json(turn.assistant)}}));
+  });
+
+  router.add("POST", "/api/chat/stream", [&ctx, limit](Exchange& ex) {
+    const TurnRequest request = parse_turn(ex, limit);
+    SseObserver sse(ex, ctx.sse_keepalive_ms);
+    const auto result = ctx.chat.stream_turn(request, sse);
+    if (!result) {
+      // Failed before the stream started: nothing was written, answer plain JSON.
+      if (!sse.started()) return send_service_error(ex, result.error());
+      const Error& e = result.error();
+      sse.event("error", {{"type", "error"},
+                          {"code", e.kind == ErrorKind::Internal ? "internal" : e.code},
+                          {"message", e.kind == ErrorKind::Internal ? "internal server error" : e.message},
+                          {"message_id", nullptr}});
+      return;
+    }
+    const TurnResult& turn = result.value();
+    if (turn.error) {
+      sse.event("error", {{"type", "error"},
+                          {"code", turn.error->code},
+                          {"message", turn.error->message},
+                          {"message_id", turn.assistant.id}});
+    } else if (turn.assistant.status == "complete") {
+      sse.event("done", {{"type", "done"},
+                         {"message_id", turn.assistant.id},
+                         {"finish_reason", turn.assistant.finish_reason},
+                         {"usage", usage_json(turn.assistant)}});
+    }
+    // Cancelled: the client is gone; there is no one to tell.
+  });
+}
+
+}  // namespace switchboard::http

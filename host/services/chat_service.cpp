@@ -1,0 +1,303 @@
+// File: host/services/chat_service.cpp
+//
+// The chat turn. Turns of one session are serialized (a mutex per session):
+// a second turn waits for the first, so histories never interleave and no
+// accepted message is refused. This holds within one host process.
+#include "host/services/chat_service.h"
+
+#include "host/log.h"
+#include "host/plugins/plugin_registry.h"
+#include "host/services/config_service.h"
+#include "storage/database.h"
+#include "storage/repositories.h"
+
+#include <cmath>
+
+namespace switchboard {
+
+struct ChatService::SessionLock {
+  std::mutex mutex;
+};
+
+namespace {
+
+constexpr const char* kStatusComplete = "complete";
+constexpr const char* kStatusStreaming = "streaming";
+constexpr const char* kStatusCancelled = "cancelled";
+constexpr const char* kStatusError = "error";
+constexpr const char* kStatusInterrupted = "interrupted";
+
+Error storage_failure(const std::exception& e) {
+  return {ErrorKind::Internal, "storage_error", std::string("storage failure: ") + e.what(), ""};
+}
+
+ErrorKind kind_of_upstream(const std::string& code) {
+  if (code == "upstream_timeout") return ErrorKind::UpstreamTimeout;
+  return ErrorKind::Upstream;
+}
+
+// Forwards the provider's reply to the observer and keeps a copy to save.
+class TurnSink final : public ChatSink {
+ public:
+  TurnSink(TurnObserver& observer, const std::atomic<bool>& stopping)
+      : observer_(observer), stopping_(stopping) {}
+  bool on_delta(std::string_view text) override {
+    reply.append(text);
+    if (stopping_.load()) return false;
+    return observer_.on_delta(text);
+  }
+  bool alive() override { return !stopping_.load() && observer_.alive(); }
+
+  std::string reply;
+
+ private:
+  TurnObserver& observer_;
+  const std::atomic<bool>& stopping_;
+};
+
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int>& n) : n_(n) { ++n_; }
+  ~InFlight() { --n_; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<int>& n_;
+};
+
+}  // namespace
+
+std::optional<std::size_t> utf8_length(std::string_view text) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) { len = 1; cp = c; }
+    else if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+    else return std::nullopt;
+    if (i + len > text.size()) return std::nullopt;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return std::nullopt;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and out-of-range code points are not UTF-8.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return std::nullopt;
+    i += len;
+    ++count;
+  }
+  return count;
+}
+
+Result<Unit> validate_turn(const TurnRequest& r) {
+  if (r.session_id <= 0) return invalid("session_id", "session_id must be a positive integer");
+  const auto length = utf8_length(r.user_message);
+  if (!length) return invalid("user_message", "user_message must be valid UTF-8");
+  if (*length < 1) return invalid("user_message", "user_message must not be empty");
+  if (*length > kMaxUserMessageChars)
+    return invalid("user_message", "user_message must be at most " + std::to_string(kMaxUserMessageChars) +
+                                       " characters (got " + std::to_string(*length) + ")");
+  if (!std::isfinite(r.temperature) || r.temperature < 0.0 || r.temperature > 2.0)
+    return invalid("temperature", "temperature must be between 0 and 2");
+  if (r.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
+  if (r.config_id && *r.config_id <= 0) return invalid("config_id", "config_id must be a positive integer");
+  return Unit{};
+}
+
+ChatService::ChatService(storage::Database& db, const PluginRegistry& registry, ConfigService& configs)
+    : db_(db), registry_(registry), configs_(configs) {}
+
+ChatService::~ChatService() = default;
+
+std::shared_ptr<ChatService::SessionLock> ChatService::lock_for(std::int64_t session_id) {
+  std::lock_guard guard(locks_mutex_);
+  auto& slot = locks_[session_id];
+  auto lock = slot.lock();
+  if (!lock) {
+    lock = std::make_shared<SessionLock>();
+    slot = lock;
+  }
+  // Drop entries of sessions nobody is chatting in, so the map stays small.
+  if (locks_.size() > 1024) {
+    for (auto it = locks_.begin(); it != locks_.end();)
+      it = it->second.expired() ? locks_.erase(it) : std::next(it);
+  }
+  return lock;
+}
+
+Result<std::vector<ChatMessage>> ChatService::build_history(std::int64_t session_id,
+                                                            const std::string& user_message) {
+  try {
+    const auto stored = db_.read([&](storage::Conn& conn) { return storage::messages::list(conn, session_id); });
+    std::vector<ChatMessage> history;
+    history.reserve(stored.size() + 1);
+    for (const auto& m : stored) {
+      // A reply that failed before its first word has nothing to say to the model.
+      if (m.role == "assistant" && m.content.empty()) continue;
+      history.push_back({m.role, m.content});
+    }
+    history.push_back({"user", user_message});
+    return history;
+  } catch (const std::exception& e) {
+    return storage_failure(e);
+  }
+}
+
+Result<std::int64_t> ChatService::recover_interrupted() {
+  try {
+    return db_.write([](storage::Conn& conn) { return storage::messages::mark_interrupted(conn); });
+  } catch (const std::exception& e) {
+    return storage_failure(e);
+  }
+}
+
+Result<TurnResult> ChatService::chat_turn(const TurnRequest& request) {
+  TurnObserver whole;  // collects nothing: the saved message carries the reply
+  return stream_turn(request, whole);
+}
+
+Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObserver& observer) {
+  if (refusing_.load())
+    return Error{ErrorKind::ShuttingDown, "shutting_down", "the host is shutting down; retry shortly", ""};
+  if (auto ok = validate_turn(request); !ok) return ok.error();
+
+  // Session and config first: a turn that cannot run writes nothing.
+  struct Loaded {
+    std::optional<storage::Session> session;
+    std::optional<storage::LlmConfig> override_config;
+  };
+  Loaded loaded;
+  try {
+    loaded = db_.read([&](storage::Conn& conn) {
+      Loaded l;
+      l.session = storage::sessions::find(conn, request.session_id);
+      if (l.session && l.session->owner != request.owner) l.session.reset();
+      if (request.config_id) l.override_config = storage::configs::find(conn, *request.config_id);
+      return l;
+    });
+  } catch (const std::exception& e) {
+    return storage_failure(e);
+  }
+  if (!loaded.session)
+    return Error{ErrorKind::NotFound, "session_not_found",
+                 "no session with id " + std::to_string(request.session_id), "session_id"};
+  if (request.config_id && !loaded.override_config)
+    return Error{ErrorKind::NotFound, "config_not_found",
+                 "no LLM config with id " + std::to_string(*request.config_id), "config_id"};
+  storage::LlmConfig config;
+  if (loaded.override_config) {
+    config = *loaded.override_config;
+  } else if (loaded.session->config) {
+    config = *loaded.session->config;
+  } else {
+    auto def = configs_.default_config_record(request.owner);
+    if (!def) return def.error();
+    config = def.value();
+  }
+  const auto provider = registry_.provider(config.provider);
+  if (!provider)
+    return Error{ErrorKind::Unavailable, "provider_unavailable",
+                 "provider \"" + config.provider + "\" of LLM config " + std::to_string(config.id) +
+                     " is not loaded; see GET /api/providers",
+                 ""};
+
+  ProviderRequest call;
+  call.model = configs_.effective_model(config);
+  call.temperature = request.temperature;
+  call.max_tokens = request.max_tokens;
+  call.config_json = configs_.effective_config_json(config);
+  call.options_json = request.options_json.empty() ? "{}" : request.options_json;
+
+  const auto lock = lock_for(request.session_id);
+  std::lock_guard session_guard(lock->mutex);
+  InFlight in_flight(in_flight_);
+
+  auto history = build_history(request.session_id, request.user_message);
+  if (!history) return history.error();
+  call.messages = std::move(history.value());
+
+  TurnResult result;
+  result.user.session_id = request.session_id;
+  result.user.role = "user";
+  result.user.content = request.user_message;
+  result.user.status = kStatusComplete;
+  result.user.llm_provider = config.provider;
+  result.user.llm_model_name = call.model;
+  result.user.config_id = config.id;
+  result.assistant = result.user;
+  result.assistant.role = "assistant";
+  result.assistant.content.clear();
+  result.assistant.status = kStatusStreaming;
+  try {
+    db_.write([&](storage::Conn& conn) {
+      // The session may have been deleted while we waited for its lock.
+      if (!storage::sessions::find(conn, request.session_id)) return;
+      const std::int64_t now = storage::now_ms();
+      result.user.created_at_ms = now;
+      result.user.id = storage::messages::insert(conn, result.user);
+      result.assistant.created_at_ms = now;
+      result.assistant.id = storage::messages::insert(conn, result.assistant);
+      storage::sessions::touch(conn, request.session_id, now);
+    });
+  } catch (const std::exception& e) {
+    return storage_failure(e);
+  }
+  if (result.user.id == 0)
+    return Error{ErrorKind::NotFound, "session_not_found",
+                 "session " + std::to_string(request.session_id) + " was deleted", "session_id"};
+
+  observer.on_start({request.session_id, result.user.id, result.assistant.id, config.provider, call.model});
+
+  TurnSink sink(observer, stopping_);
+  const ChatOutcome outcome = provider->chat(call, sink);
+
+  storage::Message& reply = result.assistant;
+  reply.content = std::move(sink.reply);
+  reply.prompt_tokens = outcome.prompt_tokens;
+  reply.completion_tokens = outcome.completion_tokens;
+  switch (outcome.status) {
+    case ChatStatus::Complete:
+      reply.status = kStatusComplete;
+      reply.finish_reason = outcome.finish_reason;
+      break;
+    case ChatStatus::Cancelled:
+      if (stopping_.load()) {
+        reply.status = kStatusInterrupted;
+        reply.error_code = "shutting_down";
+        reply.error_message = "the host shut down during the reply";
+        result.error = Error{ErrorKind::ShuttingDown, reply.error_code, reply.error_message, ""};
+      } else {
+        reply.status = kStatusCancelled;
+        reply.finish_reason = "cancelled";
+      }
+      break;
+    case ChatStatus::Error:
+      reply.status = kStatusError;
+      reply.error_code = outcome.error_code;
+      reply.error_message = outcome.error_message;
+      result.error = Error{kind_of_upstream(outcome.error_code), outcome.error_code, outcome.error_message, ""};
+      log::chat().error("session " + std::to_string(request.session_id) + " message " +
+                        std::to_string(reply.id) + ": provider " + config.provider + " model " + call.model +
+                        " failed: " + outcome.error_code + ": " + outcome.error_message);
+      break;
+  }
+  try {
+    db_.write([&](storage::Conn& conn) {
+      storage::messages::finish(conn, reply);
+      storage::sessions::touch(conn, request.session_id, storage::now_ms());
+    });
+  } catch (const std::exception& e) {
+    // The reply stays "streaming" in the database and is marked interrupted at the next start.
+    log::chat().error("cannot save reply " + std::to_string(reply.id) + ": " + e.what());
+    return storage_failure(e);
+  }
+  return result;
+}
+
+}  // namespace switchboard

@@ -1,0 +1,113 @@
+// File: host/services/chat_service.h
+//
+// One chat turn, whole or streamed, through the same steps: validate, load
+// the session, resolve the config (override → session's → default), build
+// the history (each stored turn once + the new message once), save the user
+// message with its model snapshot, stream from the provider, save the reply
+// with snapshot, usage and status, and move the session's update time.
+#pragma once
+
+#include "host/services/result.h"
+#include "storage/records.h"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace switchboard {
+
+class ConfigService;
+class PluginRegistry;
+struct ChatMessage;
+namespace storage {
+class Database;
+}
+
+inline constexpr std::size_t kMaxUserMessageChars = 4000;
+
+struct TurnRequest {
+  std::string owner = "default";
+  std::int64_t session_id = 0;
+  std::string user_message;
+  double temperature = 0.7;
+  std::int64_t max_tokens = 2048;
+  std::optional<std::int64_t> config_id;  // this turn only
+  std::string options_json = "{}";        // provider options for this turn
+};
+
+struct TurnStart {
+  std::int64_t session_id = 0;
+  std::int64_t user_message_id = 0;
+  std::int64_t assistant_message_id = 0;
+  std::string provider;
+  std::string model;
+};
+
+// Sees a turn as it happens; every call is on the turn's thread.
+class TurnObserver {
+ public:
+  virtual ~TurnObserver() = default;
+  // The user message is saved and the provider is about to be called.
+  virtual void on_start(const TurnStart&) {}
+  // A piece of the reply; false stops the stream (the reply is saved "cancelled").
+  virtual bool on_delta(std::string_view) { return true; }
+  // Polled while the provider is silent; false stops the stream.
+  virtual bool alive() { return true; }
+};
+
+struct TurnResult {
+  storage::Message user;
+  storage::Message assistant;   // status: complete, cancelled, error or interrupted
+  std::optional<Error> error;   // set when the assistant status is error or interrupted
+};
+
+// The validated request fields; a failure names the field and changes nothing.
+Result<Unit> validate_turn(const TurnRequest& request);
+// Number of Unicode characters of valid UTF-8, or nullopt for invalid UTF-8.
+std::optional<std::size_t> utf8_length(std::string_view text);
+
+class ChatService {
+ public:
+  ChatService(storage::Database& db, const PluginRegistry& registry, ConfigService& configs);
+  ~ChatService();
+
+  // A failure before the turn starts (invalid input, unknown session or
+  // config, provider not loaded) is an Error and nothing is written. Once
+  // started, the result always carries both saved messages.
+  Result<TurnResult> chat_turn(const TurnRequest& request);
+  Result<TurnResult> stream_turn(const TurnRequest& request, TurnObserver& observer);
+
+  // The stored turns of a session, oldest first, each once, then `user_message`.
+  Result<std::vector<ChatMessage>> build_history(std::int64_t session_id, const std::string& user_message);
+
+  // Marks replies left "streaming" by a crash as "interrupted"; returns how many.
+  Result<std::int64_t> recover_interrupted();
+
+  // Shutdown, in two steps: refuse new turns (they get ShuttingDown), then,
+  // after a grace period, ask in-flight turns to stop; their partial replies
+  // are saved "interrupted" with code shutting_down.
+  void refuse_new_turns() { refusing_.store(true); }
+  void stop_in_flight() { stopping_.store(true); }
+  int in_flight() const { return in_flight_.load(); }
+
+ private:
+  struct SessionLock;
+  std::shared_ptr<SessionLock> lock_for(std::int64_t session_id);
+
+  storage::Database& db_;
+  const PluginRegistry& registry_;
+  ConfigService& configs_;
+  std::atomic<bool> refusing_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> in_flight_{0};
+  std::mutex locks_mutex_;
+  std::map<std::int64_t, std::weak_ptr<SessionLock>> locks_;
+};
+
+}  // namespace switchboard

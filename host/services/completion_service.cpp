@@ -1,0 +1,56 @@
+// File: host/services/completion_service.cpp
+//
+// One stateless completion: resolve the config by name, call its provider.
+#include "host/services/completion_service.h"
+
+#include "host/plugins/plugin_registry.h"
+#include "host/services/chat_service.h"
+#include "host/services/config_service.h"
+
+#include <cmath>
+
+namespace switchboard {
+
+CompletionService::CompletionService(const PluginRegistry& registry, ConfigService& configs)
+    : registry_(registry), configs_(configs) {}
+
+Result<CompletionResult> CompletionService::complete(const CompletionRequest& request, ChatSink& sink,
+                                                    const std::function<void()>& before_call) {
+  if (refusing_.load())
+    return Error{ErrorKind::ShuttingDown, "shutting_down", "the host is shutting down; retry shortly", ""};
+  if (request.messages.empty()) return invalid("messages", "messages must not be empty");
+  for (const auto& m : request.messages) {
+    if (m.role != "system" && m.role != "user" && m.role != "assistant")
+      return invalid("messages", "message role must be system, user or assistant (got \"" + m.role + "\")");
+    if (!utf8_length(m.content)) return invalid("messages", "message content must be valid UTF-8");
+  }
+  if (!std::isfinite(request.temperature) || request.temperature < 0.0 || request.temperature > 2.0)
+    return invalid("temperature", "temperature must be between 0 and 2");
+  if (request.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
+
+  auto config = configs_.record_by_name(request.model);
+  if (!config) return config.error();
+  const auto provider = registry_.provider(config->provider);
+  if (!provider)
+    return Error{ErrorKind::Unavailable, "provider_unavailable",
+                 "provider \"" + config->provider + "\" of model \"" + request.model + "\" is not loaded", ""};
+
+  ProviderRequest call;
+  call.model = configs_.effective_model(config.value());
+  call.messages = request.messages;
+  call.temperature = request.temperature;
+  call.max_tokens = request.max_tokens;
+  call.config_json = configs_.effective_config_json(config.value());
+  call.options_json = request.options_json;
+
+  CompletionResult result;
+  result.provider = config->provider;
+  result.provider_model = call.model;
+  if (before_call) before_call();
+  const auto started = std::chrono::steady_clock::now();
+  result.outcome = provider->chat(call, sink);
+  result.provider_time = std::chrono::steady_clock::now() - started;
+  return result;
+}
+
+}  // namespace switchboard

@@ -1,0 +1,56 @@
+// File: host/services/completion_service.h
+//
+// Stateless completions for the OpenAI-compatible door (/v1): the caller
+// sends the whole conversation and names an LLM config as the model; nothing
+// is written to sessions.
+#pragma once
+
+#include "host/plugins/loaded_provider.h"
+#include "host/services/result.h"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+class ConfigService;
+class PluginRegistry;
+
+struct CompletionRequest {
+  std::string model;                  // an LLM config's name
+  std::vector<ChatMessage> messages;  // roles: system, user, assistant
+  double temperature = 0.7;
+  std::int64_t max_tokens = 2048;
+  std::string options_json = "{}";    // top_p, stop, ... passed to the provider
+};
+
+struct CompletionResult {
+  ChatOutcome outcome;
+  std::string provider;
+  std::string provider_model;         // the model the provider was asked for
+  std::chrono::nanoseconds provider_time{0};
+};
+
+class CompletionService {
+ public:
+  CompletionService(const PluginRegistry& registry, ConfigService& configs);
+
+  // Deltas go to `sink`. A failure before the provider is called (unknown
+  // model, bad input, provider not loaded) is an Error; a provider failure is
+  // in the outcome.
+  // `before_call`, when set, runs just before the provider is called.
+  Result<CompletionResult> complete(const CompletionRequest& request, ChatSink& sink,
+                                    const std::function<void()>& before_call = {});
+
+  void refuse_new() { refusing_.store(true); }
+
+ private:
+  const PluginRegistry& registry_;
+  ConfigService& configs_;
+  std::atomic<bool> refusing_{false};
+};
+
+}  // namespace switchboard

@@ -1,0 +1,157 @@
+// File: host/services/session_service.cpp
+//
+// Session management: create, list, get, rename, switch config, delete.
+#include "host/services/session_service.h"
+
+#include "host/services/chat_service.h"
+#include "storage/database.h"
+#include "storage/repositories.h"
+
+namespace switchboard {
+
+namespace {
+
+constexpr std::size_t kMaxTitleChars = 200;
+constexpr std::int64_t kMaxPageSize = 200;
+
+Error session_not_found(std::int64_t id) {
+  return {ErrorKind::NotFound, "session_not_found", "no session with id " + std::to_string(id), ""};
+}
+
+template <typename T, typename F>
+Result<T> guarded(F&& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return Error{ErrorKind::Internal, "storage_error", std::string("storage failure: ") + e.what(), ""};
+  }
+}
+
+// The owner's session, or nothing: another owner's session does not exist for this caller.
+std::optional<storage::Session> owned(storage::Conn& conn, const std::string& owner, std::int64_t id) {
+  auto s = storage::sessions::find(conn, id);
+  if (!s || s->owner != owner) return std::nullopt;
+  return s;
+}
+
+}  // namespace
+
+SessionInfo to_info(const storage::Session& s) {
+  SessionInfo info;
+  info.id = s.id;
+  info.title = s.title;
+  info.owner = s.owner;
+  info.config_id = s.config_id;
+  if (s.config) info.config = to_info(*s.config);
+  info.created_at_ms = s.created_at_ms;
+  info.updated_at_ms = s.updated_at_ms;
+  return info;
+}
+
+Result<Unit> validate_title(const std::string& title) {
+  const auto length = utf8_length(title);
+  if (!length) return invalid("title", "title must be valid UTF-8");
+  if (*length > kMaxTitleChars)
+    return invalid("title", "title must be at most " + std::to_string(kMaxTitleChars) + " characters");
+  return Unit{};
+}
+
+SessionService::SessionService(storage::Database& db, ConfigService& configs) : db_(db), configs_(configs) {}
+
+Result<SessionInfo> SessionService::create(const std::string& owner, const std::string& title,
+                                           std::optional<std::int64_t> config_id) {
+  if (auto ok = validate_title(title); !ok) return ok.error();
+  std::int64_t bound = 0;
+  if (config_id) {
+    bound = *config_id;
+  } else {
+    auto def = configs_.default_config_record(owner);
+    if (!def) return def.error();
+    bound = def->id;
+  }
+  return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
+    return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
+      if (!storage::configs::find(conn, bound))
+        return Error{ErrorKind::NotFound, "config_not_found",
+                     "no LLM config with id " + std::to_string(bound), "config_id"};
+      storage::Session s;
+      s.title = title.empty() ? "New chat" : title;
+      s.owner = owner;
+      s.config_id = bound;
+      const std::int64_t id = storage::sessions::insert(conn, s);
+      return to_info(*storage::sessions::find(conn, id));
+    });
+  });
+}
+
+Result<SessionPage> SessionService::list(const std::string& owner, std::int64_t limit, std::int64_t offset) {
+  if (limit < 1 || limit > kMaxPageSize)
+    return invalid("limit", "limit must be between 1 and " + std::to_string(kMaxPageSize));
+  if (offset < 0) return invalid("offset", "offset must not be negative");
+  return guarded<SessionPage>([&] {
+    return db_.read([&](storage::Conn& conn) {
+      SessionPage page;
+      page.limit = limit;
+      page.offset = offset;
+      page.total = storage::sessions::count(conn, owner);
+      for (const auto& s : storage::sessions::list(conn, owner, limit, offset))
+        page.sessions.push_back(to_info(s));
+      return page;
+    });
+  });
+}
+
+Result<SessionInfo> SessionService::get(const std::string& owner, std::int64_t id) {
+  return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
+    const auto s = db_.read([&](storage::Conn& conn) { return owned(conn, owner, id); });
+    if (!s) return session_not_found(id);
+    return to_info(*s);
+  });
+}
+
+Result<SessionInfo> SessionService::rename(const std::string& owner, std::int64_t id, const std::string& title) {
+  if (auto ok = validate_title(title); !ok) return ok.error();
+  if (title.empty()) return invalid("title", "title must not be empty");
+  return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
+    return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
+      if (!owned(conn, owner, id)) return session_not_found(id);
+      storage::sessions::rename(conn, id, title);
+      return to_info(*storage::sessions::find(conn, id));
+    });
+  });
+}
+
+Result<SessionInfo> SessionService::switch_config(const std::string& owner, std::int64_t id,
+                                                  std::int64_t config_id) {
+  return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
+    return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
+      if (!owned(conn, owner, id)) return session_not_found(id);
+      if (!storage::configs::find(conn, config_id))
+        return Error{ErrorKind::NotFound, "config_not_found",
+                     "no LLM config with id " + std::to_string(config_id), "config_id"};
+      storage::sessions::set_config(conn, id, config_id);
+      return to_info(*storage::sessions::find(conn, id));
+    });
+  });
+}
+
+Result<Unit> SessionService::remove(const std::string& owner, std::int64_t id) {
+  return guarded<Unit>([&]() -> Result<Unit> {
+    return db_.write([&](storage::Conn& conn) -> Result<Unit> {
+      if (!owned(conn, owner, id)) return session_not_found(id);
+      storage::sessions::remove(conn, id);
+      return Unit{};
+    });
+  });
+}
+
+Result<std::vector<storage::Message>> SessionService::messages(const std::string& owner, std::int64_t id) {
+  return guarded<std::vector<storage::Message>>([&]() -> Result<std::vector<storage::Message>> {
+    return db_.read([&](storage::Conn& conn) -> Result<std::vector<storage::Message>> {
+      if (!owned(conn, owner, id)) return session_not_found(id);
+      return storage::messages::list(conn, id);
+    });
+  });
+}
+
+}  // namespace switchboard

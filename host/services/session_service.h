@@ -1,0 +1,62 @@
+// File: host/services/session_service.h
+//
+// Chat sessions: each bound to an LLM config that it exposes as an object.
+// Every call is scoped to an owner: another owner's session is "not found".
+#pragma once
+
+#include "host/services/config_service.h"
+#include "host/services/result.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace switchboard {
+
+namespace storage {
+class Database;
+}
+
+struct SessionInfo {
+  std::int64_t id = 0;
+  std::string title;
+  std::string owner;
+  std::int64_t config_id = 0;
+  ConfigInfo config;  // the bound config, as an object
+  std::int64_t created_at_ms = 0;
+  std::int64_t updated_at_ms = 0;
+};
+
+struct SessionPage {
+  std::vector<SessionInfo> sessions;
+  std::int64_t total = 0;
+  std::int64_t limit = 0;
+  std::int64_t offset = 0;
+};
+
+class SessionService {
+ public:
+  SessionService(storage::Database& db, ConfigService& configs);
+
+  // With config_id, or the owner's default config when absent.
+  Result<SessionInfo> create(const std::string& owner, const std::string& title,
+                             std::optional<std::int64_t> config_id);
+  // Most recently updated first.
+  Result<SessionPage> list(const std::string& owner, std::int64_t limit, std::int64_t offset);
+  Result<SessionInfo> get(const std::string& owner, std::int64_t id);
+  Result<SessionInfo> rename(const std::string& owner, std::int64_t id, const std::string& title);
+  Result<SessionInfo> switch_config(const std::string& owner, std::int64_t id, std::int64_t config_id);
+  // Deletes the session and its messages.
+  Result<Unit> remove(const std::string& owner, std::int64_t id);
+  Result<std::vector<storage::Message>> messages(const std::string& owner, std::int64_t id);
+
+ private:
+  storage::Database& db_;
+  ConfigService& configs_;
+};
+
+SessionInfo to_info(const storage::Session& session);
+Result<Unit> validate_title(const std::string& title);
+
+}  // namespace switchboard

@@ -1,0 +1,225 @@
+// File: storage/database.cpp
+//
+// Connection pool, pragmas, transactions and numbered migrations.
+#include "storage/database.h"
+
+#include "storage/conn.h"
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/Statement.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <vector>
+
+namespace switchboard::storage {
+
+using namespace Poco::Data::Keywords;
+
+namespace {
+
+// Each step is one schema version; append only. Applied in order, each in its
+// own transaction, and recorded in schema_version.
+const std::vector<std::vector<const char*>> kMigrations = {
+    // 1: the first schema.
+    {
+        "CREATE TABLE llm_configs ("
+        " id INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " provider TEXT NOT NULL,"
+        " model_name TEXT NOT NULL DEFAULT '',"
+        " base_url TEXT NOT NULL DEFAULT '',"
+        " api_key TEXT NULL,"
+        " options_json TEXT NOT NULL DEFAULT '{}',"
+        " created_at BIGINT NOT NULL,"
+        " updated_at BIGINT NOT NULL)",
+        "CREATE TABLE sessions ("
+        " id INTEGER PRIMARY KEY,"
+        " title TEXT NOT NULL,"
+        " config_id BIGINT NOT NULL REFERENCES llm_configs(id),"
+        " owner TEXT NOT NULL,"
+        " created_at BIGINT NOT NULL,"
+        " updated_at BIGINT NOT NULL)",
+        "CREATE INDEX sessions_owner_updated ON sessions(owner, updated_at)",
+        "CREATE INDEX sessions_config ON sessions(config_id)",
+        "CREATE TABLE messages ("
+        " id INTEGER PRIMARY KEY,"
+        " session_id BIGINT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+        " role TEXT NOT NULL,"
+        " content TEXT NOT NULL,"
+        " status TEXT NOT NULL,"
+        " llm_provider TEXT NOT NULL,"
+        " llm_model_name TEXT NOT NULL,"
+        " config_id BIGINT NULL REFERENCES llm_configs(id) ON DELETE SET NULL,"
+        " prompt_tokens BIGINT NOT NULL DEFAULT 0,"
+        " completion_tokens BIGINT NOT NULL DEFAULT 0,"
+        " finish_reason TEXT NOT NULL DEFAULT '',"
+        " error_code TEXT NOT NULL DEFAULT '',"
+        " error_message TEXT NOT NULL DEFAULT '',"
+        " created_at BIGINT NOT NULL)",
+        "CREATE INDEX messages_session ON messages(session_id, id)",
+        "CREATE INDEX messages_status ON messages(status)",
+        "CREATE TABLE preferences ("
+        " owner TEXT PRIMARY KEY,"
+        " default_config_id BIGINT NULL REFERENCES llm_configs(id) ON DELETE SET NULL)",
+    },
+};
+
+void register_sqlite_once() {
+  static std::once_flag once;
+  std::call_once(once, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+}
+
+void exec(Poco::Data::Session& s, const std::string& sql) { s << sql, now; }
+
+}  // namespace
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Conn::sql(std::string_view text) const {
+  if (dialect_ == Dialect::SQLite) return std::string(text);
+  std::string out;
+  out.reserve(text.size() + 8);
+  int n = 0;
+  bool quoted = false;
+  for (char ch : text) {
+    if (ch == '\'') quoted = !quoted;
+    if (ch == '?' && !quoted) {
+      out += '$';
+      out += std::to_string(++n);
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+struct Database::Impl {
+  std::string path;
+  std::mutex mutex;
+  std::vector<std::unique_ptr<Poco::Data::Session>> idle;
+
+  std::unique_ptr<Poco::Data::Session> open() {
+    auto s = std::make_unique<Poco::Data::Session>("SQLite", path);
+    // Per connection: foreign keys are off by default in SQLite; WAL lets
+    // readers run beside the writer; NORMAL sync is durable across crashes of
+    // the process (not of the machine) and avoids an fsync per commit.
+    exec(*s, "PRAGMA foreign_keys = ON");
+    exec(*s, "PRAGMA journal_mode = WAL");
+    exec(*s, "PRAGMA synchronous = NORMAL");
+    exec(*s, "PRAGMA busy_timeout = 10000");
+    return s;
+  }
+
+  std::unique_ptr<Poco::Data::Session> acquire() {
+    {
+      std::lock_guard guard(mutex);
+      if (!idle.empty()) {
+        auto s = std::move(idle.back());
+        idle.pop_back();
+        return s;
+      }
+    }
+    return open();
+  }
+
+  void release(std::unique_ptr<Poco::Data::Session> s) {
+    std::lock_guard guard(mutex);
+    if (idle.size() < 64) idle.push_back(std::move(s));
+  }
+};
+
+Database::Database(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Database::~Database() = default;
+
+int Database::latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+std::unique_ptr<Database> Database::open_sqlite(const std::string& path) {
+  register_sqlite_once();
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  std::unique_ptr<Database> db(new Database(std::move(impl)));
+  try {
+    auto s = db->impl_->open();
+    exec(*s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)");
+    int version = 0;
+    *s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
+    if (version > latest_schema_version())
+      throw StorageError("database " + path + " has schema version " + std::to_string(version) +
+                         ", newer than this binary supports (" + std::to_string(latest_schema_version()) +
+                         "); upgrade switchboard");
+    for (int v = version; v < latest_schema_version(); ++v) {
+      exec(*s, "BEGIN IMMEDIATE");
+      try {
+        // Another process may have migrated since we looked.
+        int current = 0;
+        *s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(current), now;
+        if (current <= v) {
+          for (const char* step : kMigrations[static_cast<std::size_t>(v)]) exec(*s, step);
+          int next = v + 1;
+          std::int64_t at = now_ms();
+          *s << "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", use(next), use(at), now;
+        }
+        exec(*s, "COMMIT");
+      } catch (...) {
+        exec(*s, "ROLLBACK");
+        throw;
+      }
+    }
+    db->impl_->release(std::move(s));
+  } catch (const StorageError&) {
+    throw;
+  } catch (const Poco::Exception& e) {
+    throw StorageError("cannot open database " + path + ": " + e.displayText());
+  }
+  return db;
+}
+
+int Database::schema_version() const {
+  auto s = impl_->acquire();
+  int version = 0;
+  *s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
+  impl_->release(std::move(s));
+  return version;
+}
+
+void Database::run(bool write, const std::function<void(Conn&)>& body) {
+  auto s = impl_->acquire();
+  Conn conn(*s, Dialect::SQLite);
+  try {
+    if (write) exec(*s, "BEGIN IMMEDIATE");
+    try {
+      body(conn);
+      if (write) exec(*s, "COMMIT");
+    } catch (...) {
+      if (write) {
+        try {
+          exec(*s, "ROLLBACK");
+        } catch (...) {
+          s.reset();  // a connection in an unknown state is not reused
+        }
+      }
+      throw;
+    }
+  } catch (const Poco::Data::SQLite::ConstraintViolationException& e) {
+    if (s) impl_->release(std::move(s));
+    const std::string text = e.displayText();
+    if (text.find("UNIQUE") != std::string::npos) throw Conflict(text);
+    throw StorageError(text);
+  } catch (const Poco::Exception& e) {
+    if (s) impl_->release(std::move(s));
+    throw StorageError(e.displayText());
+  } catch (...) {
+    if (s) impl_->release(std::move(s));
+    throw;
+  }
+  impl_->release(std::move(s));
+}
+
+}  // namespace switchboard::storage
