@@ -161,6 +161,9 @@ std::string read_body(Exchange& ex, std::size_t limit, bool require_json) {
   if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(limit))
     throw HttpError{413, "payload_too_large",
                     "request body is larger than the limit of " + std::to_string(limit) + " bytes"};
+  // HTTP/1.1: without Content-Length or chunked encoding a request has no
+  // body; reading one would wait for the client to close the connection.
+  if (!has_body) return {};
   std::string body;
   std::istream& in = request.stream();
   char buffer[8192];

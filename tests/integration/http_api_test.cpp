@@ -148,6 +148,19 @@ TEST_F(HttpApi, SessionsCreateListRenameSwitchDelete) {
   EXPECT_EQ(del(path).status, 404);
 }
 
+TEST_F(HttpApi, APostWithoutABodyIsAnsweredAtOnce) {
+  // curl -X POST without -d sends neither Content-Length nor a body.
+  Poco::Net::HTTPClientSession session("127.0.0.1", host_->port());
+  session.setTimeout(Poco::Timespan(3, 0));
+  Poco::Net::HTTPRequest request("POST", "/api/sessions", Poco::Net::HTTPMessage::HTTP_1_1);
+  session.sendRequest(request);
+  Poco::Net::HTTPResponse response;
+  std::string body;
+  Poco::StreamCopier::copyToString(session.receiveResponse(response), body);
+  EXPECT_EQ(response.getStatus(), 201) << body;
+  EXPECT_EQ(Json::parse(body)["title"], "New chat");
+}
+
 TEST_F(HttpApi, SessionsBelongToTheirOwner) {
   const std::int64_t id = new_session();
   const HttpReply other = [&] {
