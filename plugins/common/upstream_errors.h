@@ -1,0 +1,26 @@
+// File: plugins/common/upstream_errors.h
+//
+// One mapping from an upstream's HTTP failure to Switchboard's stable error
+// codes, with the upstream's own message pulled out of its error body, and
+// the API key scrubbed from anything that could reach a log.
+#pragma once
+
+#include "http_client.h"
+
+#include <string>
+
+namespace switchboard::plugins {
+
+// Throws sdk::Error for a non-2xx result:
+// 401/403 upstream_auth, 404 model_not_found (or upstream_rejected when the
+// body does not speak of a model), 429 upstream_rate_limited (with
+// Retry-After), other 4xx upstream_rejected, 5xx upstream_error.
+[[noreturn]] void throw_for_status(const HttpResult& result, const std::string& model, const std::string& secret);
+
+// The upstream's message from {"error":{"message"}} / {"error":"..."} / text.
+std::string upstream_message(const std::string& body);
+
+// `text` with every occurrence of `secret` replaced.
+std::string redact(std::string text, const std::string& secret);
+
+}  // namespace switchboard::plugins

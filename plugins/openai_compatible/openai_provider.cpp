@@ -1,0 +1,187 @@
+// File: plugins/openai_compatible/openai_provider.cpp
+//
+// The provider for OpenAI and every server that speaks its API (vLLM,
+// llama.cpp server, LM Studio, DeepSeek, Groq, OpenRouter...):
+// POST {base_url}/chat/completions streamed as SSE, GET {base_url}/models.
+#include "http_client.h"
+#include "plugin_settings.h"
+#include "stream_parsers.h"
+#include "upstream_errors.h"
+
+#include <switchboard/provider.hpp>
+
+#include <cstdlib>
+
+namespace sdk = switchboard::sdk;
+namespace sp = switchboard::plugins;
+
+namespace {
+
+class OpenAiProvider final : public sdk::Provider {
+ public:
+  sdk::ProviderInfo info() const override {
+    return {"openai_compatible", "1.0.0", "OpenAI and every server that speaks the OpenAI chat completions API"};
+  }
+
+  sdk::Json default_config() const override {
+    sdk::Json d = {{"base_url", "https://api.openai.com/v1"},
+                   {"model_name", "gpt-4o-mini"},
+                   {"api_key_env", "OPENAI_API_KEY"},
+                   {"headers", sdk::Json::object()},
+                   {"extra_body", sdk::Json::object()}};
+    d.update(sp::http_settings_defaults());
+    return d;
+  }
+
+  sdk::Json config_schema() const override {
+    auto field = [](const char* type, const char* description) {
+      return sdk::Json{{"type", type}, {"description", description}};
+    };
+    sdk::Json s = {{"base_url", field("string", "API root, e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1")},
+                   {"model_name", field("string", "the model to ask for")},
+                   {"api_key", field("string", "bearer token (write-only)")},
+                   {"api_key_env", field("string", "environment variable holding the bearer token, used when api_key is empty")},
+                   {"headers", field("object", "extra request headers, e.g. HTTP-Referer for OpenRouter, OpenAI-Organization")},
+                   {"extra_body", field("object", "extra fields merged into every request body (top_p, seed, ...)")}};
+    s.update(sp::http_settings_schema());
+    return s;
+  }
+
+  std::vector<std::string> list_models(const sdk::Json& config) const override {
+    sdk::ChatRequest r;
+    r.config = config;
+    sp::HttpRequest req = base_request(r, "GET", "/models");
+    std::string body;
+    const sp::HttpResult result =
+        client_.perform(req, sp::http_settings_from(r.config), [&](std::string_view d) { body.append(d); return true; }, {});
+    if (result.status < 200 || result.status >= 300) sp::throw_for_status(result, "", api_key(r));
+    std::vector<std::string> models;
+    try {
+      for (const auto& m : sdk::Json::parse(body).at("data")) models.push_back(m.at("id").get<std::string>());
+    } catch (const sdk::Json::exception& e) {
+      throw sdk::Error("upstream_protocol", std::string("malformed model list: ") + e.what());
+    }
+    return models;
+  }
+
+  void chat(const sdk::ChatRequest& request, sdk::Sink& sink) override {
+    const std::string model =
+        request.model.empty() ? sp::config_value<std::string>(request.config, "model_name", "") : request.model;
+    if (model.empty()) throw sdk::Error("invalid_config", "no model: set model_name in the config");
+
+    sdk::Json body = {{"model", model},
+                      {"stream", true},
+                      {"stream_options", {{"include_usage", true}}},
+                      {"temperature", request.temperature},
+                      {"max_tokens", request.max_tokens}};
+    sdk::Json messages = sdk::Json::array();
+    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+    body["messages"] = std::move(messages);
+    const sdk::Json extra = sp::config_value<sdk::Json>(request.config, "extra_body", sdk::Json::object());
+    if (extra.is_object())
+      for (const auto& [k, v] : extra.items()) body[k] = v;
+    for (const char* passthrough : {"top_p", "stop", "seed", "presence_penalty", "frequency_penalty"})
+      if (request.options.contains(passthrough)) body[passthrough] = request.options[passthrough];
+
+    sp::HttpRequest req = base_request(request, "POST", "/chat/completions");
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.headers.emplace_back("Accept", "text/event-stream");
+    req.body = body.dump(-1, ' ', false, sdk::Json::error_handler_t::replace);
+
+    sp::SseParser parser;
+    sp::Utf8Holdback utf8;
+    bool done = false;
+    std::string finish_reason;
+    std::int64_t prompt_tokens = 0, completion_tokens = 0, deltas = 0;
+    const std::string secret = api_key(request);
+
+    auto on_event = [&](const std::string& data) {
+      if (done) return true;  // read on to the end so the connection can be reused
+      if (data == "[DONE]") {
+        done = true;
+        return true;
+      }
+      sdk::Json chunk;
+      try {
+        chunk = sdk::Json::parse(data);
+      } catch (const sdk::Json::exception&) {
+        throw sdk::Error("upstream_protocol", "the upstream sent a malformed stream event: " + data.substr(0, 120));
+      }
+      if (chunk.contains("error"))
+        throw sdk::Error("upstream_error", "the upstream failed mid-stream: " + sp::redact(sp::upstream_message(data), secret));
+      if (chunk.contains("usage") && chunk["usage"].is_object()) {
+        prompt_tokens = chunk["usage"].value("prompt_tokens", prompt_tokens);
+        completion_tokens = chunk["usage"].value("completion_tokens", completion_tokens);
+      }
+      if (chunk.contains("choices") && chunk["choices"].is_array() && !chunk["choices"].empty()) {
+        const auto& choice = chunk["choices"][0];
+        if (choice.contains("delta") && choice["delta"].is_object()) {
+          const auto& delta = choice["delta"];
+          if (delta.contains("content") && delta["content"].is_string()) {
+            const std::string text = utf8.push(delta["content"].get<std::string>());
+            if (!text.empty()) {
+              ++deltas;
+              if (!sink.delta(text)) return false;
+            }
+          }
+        }
+        if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
+          finish_reason = choice["finish_reason"].get<std::string>();
+      }
+      return true;
+    };
+
+    const sp::HttpResult result = client_.perform(
+        req, sp::http_settings_from(request.config), [&](std::string_view bytes) { return parser.feed(bytes, on_event); },
+        [&] { return sink.alive(); });
+    if (result.cancelled || sink.stopped()) return;
+    if (result.status < 200 || result.status >= 300) sp::throw_for_status(result, model, secret);
+    if (!done && result.body_complete) parser.finish(on_event);
+    if (sink.stopped()) return;
+    // Complete only on the upstream's own end marker; a cut or stalled stream is an error.
+    if (!done && finish_reason.empty()) {
+      if (result.idle_timeout)
+        throw sdk::Error("upstream_timeout", "the upstream stalled mid-stream for longer than idle_timeout_ms");
+      throw sdk::Error("upstream_protocol", "the upstream stream ended without [DONE] or a finish_reason");
+    }
+    const std::string rest = utf8.flush();
+    if (!rest.empty() && !sink.delta(rest)) return;
+    sink.emit(sdk::ChatEvent::usage_of(prompt_tokens, completion_tokens > 0 ? completion_tokens : deltas));
+    sink.emit(sdk::ChatEvent::done(finish_reason.empty() ? "stop" : finish_reason));
+  }
+
+  std::uint64_t connections_opened() const { return client_.connections_opened(); }
+
+ private:
+  static std::string api_key(const sdk::ChatRequest& r) {
+    std::string key = sp::config_value<std::string>(r.config, "api_key", "");
+    if (key.empty()) {
+      const std::string env = sp::config_value<std::string>(r.config, "api_key_env", "");
+      if (!env.empty())
+        if (const char* v = std::getenv(env.c_str())) key = v;
+    }
+    return key;
+  }
+
+  static sp::HttpRequest base_request(const sdk::ChatRequest& r, const char* method, const char* path) {
+    sp::HttpRequest req;
+    req.method = method;
+    req.url = sp::Url::parse(sp::config_value<std::string>(r.config, "base_url", ""));
+    req.path = path;
+    const std::string key = api_key(r);
+    if (!key.empty()) req.headers.emplace_back("Authorization", "Bearer " + key);
+    const sdk::Json headers = sp::config_value<sdk::Json>(r.config, "headers", sdk::Json::object());
+    if (headers.is_object())
+      for (const auto& [name, value] : headers.items())
+        if (value.is_string() && name.find_first_of("\r\n:") == std::string::npos &&
+            value.get<std::string>().find_first_of("\r\n") == std::string::npos)
+          req.headers.emplace_back(name, value.get<std::string>());
+    return req;
+  }
+
+  mutable sp::HttpClient client_;
+};
+
+}  // namespace
+
+SB_EXPORT_PROVIDER(OpenAiProvider)
