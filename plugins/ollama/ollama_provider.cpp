@@ -47,7 +47,8 @@ class OllamaProvider final : public sdk::Provider {
     if (result.status < 200 || result.status >= 300) sp::throw_for_status(result, "", "");
     std::vector<std::string> models;
     try {
-      for (const auto& m : sdk::Json::parse(body).at("models")) models.push_back(m.at("name").get<std::string>());
+      const sdk::Json list = sdk::Json::parse(body);  // kept alive: the loop walks into it
+      for (const auto& m : list.at("models")) models.push_back(m.at("name").get<std::string>());
     } catch (const sdk::Json::exception& e) {
       throw sdk::Error("upstream_protocol", std::string("malformed model list: ") + e.what());
     }

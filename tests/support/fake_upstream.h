@@ -1,0 +1,70 @@
+// File: tests/support/fake_upstream.h
+//
+// A real HTTP(S) server on 127.0.0.1:0 that speaks the OpenAI chat API
+// (/v1/chat/completions, /v1/models) and Ollama's (/api/chat, /api/tags),
+// with fault modes chosen by the requested model name, so one server serves
+// many tests:
+//   any other name   "Hello from fake" in three deltas, then usage and the end marker
+//   slow             40 tokens 100 ms apart
+//   slow-first       headers only after 10 s
+//   stall            2 tokens, then 10 s of silence
+//   cut              2 tokens, then the connection is cut mid-body
+//   close-early      2 tokens, then a clean end of body without the end marker
+//   malformed        a line that is not JSON
+//   utf8-split       "你好世界", a character split across two writes
+//   error-mid        2 tokens, then an error event
+//   fault-401 / fault-403 / fault-404 / fault-429 / fault-500 / fault-400
+//                    that status with a realistic error body (429 with Retry-After: 7)
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace switchboard::testing {
+
+struct TlsFiles {
+  std::string ca_cert;      // PEM of the CA that signed the server's certificate
+  std::string server_cert;
+  std::string server_key;
+};
+
+// Makes a throwaway CA and a server certificate for localhost/127.0.0.1 with
+// the openssl command, in `dir`.
+TlsFiles make_test_certificates(const std::string& dir);
+
+class FakeUpstream {
+ public:
+  // Plain HTTP, or HTTPS with `tls`.
+  explicit FakeUpstream(const TlsFiles* tls = nullptr);
+  ~FakeUpstream();
+  FakeUpstream(const FakeUpstream&) = delete;
+  FakeUpstream& operator=(const FakeUpstream&) = delete;
+
+  std::uint16_t port() const;
+  std::string openai_url() const;  // http[s]://127.0.0.1:port/v1
+  std::string ollama_url() const;  // http[s]://127.0.0.1:port
+
+  // TCP connections accepted so far: keep-alive reuse shows as a small number.
+  int connections() const;
+  std::string last_body() const;
+  std::string last_header(const std::string& name) const;
+  int requests() const { return requests_.load(); }
+
+  // Called by the server's handlers.
+  void record(const std::string& body, const std::map<std::string, std::string>& headers);
+
+ private:
+  struct Server;
+  std::unique_ptr<Server> server_;
+  bool tls_ = false;
+  mutable std::mutex mutex_;
+  std::string last_body_;
+  std::map<std::string, std::string> last_headers_;
+  std::atomic<int> requests_{0};
+};
+
+}  // namespace switchboard::testing
