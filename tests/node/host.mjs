@@ -1,4 +1,4 @@
-// File: tests/openai_client/host.mjs
+// File: tests/node/host.mjs
 //
 // Starts the real switchboard binary on a free loopback port with a fresh
 // database, for tests written in JavaScript; stops it afterwards.
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -1,4 +1,4 @@
-// File: tests/openai_client/openai_client.test.mjs
+// File: tests/node/openai_client.test.mjs
 //
 // The official `openai` npm client against the real host with the mock
 // plugin: list models, a whole completion, a streamed one assembled from its
