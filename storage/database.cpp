@@ -103,6 +103,11 @@ std::string Conn::sql(std::string_view text) const {
 struct Database::Impl {
   std::string path;
   std::mutex mutex;
+  // SQLite admits one writer at a time. Queuing our own writers on a mutex
+  // replaces SQLite's busy handler (sleeps of up to 100 ms between retries)
+  // with a direct hand-over, which keeps tail latency low under load. Other
+  // processes on the same file still meet the busy timeout.
+  std::mutex write_mutex;
   std::vector<std::unique_ptr<Poco::Data::Session>> idle;
 
   std::unique_ptr<Poco::Data::Session> open() {
@@ -190,6 +195,8 @@ int Database::schema_version() const {
 }
 
 void Database::run(bool write, const std::function<void(Conn&)>& body) {
+  std::unique_lock<std::mutex> writer(impl_->write_mutex, std::defer_lock);
+  if (write) writer.lock();
   auto s = impl_->acquire();
   Conn conn(*s, Dialect::SQLite);
   try {

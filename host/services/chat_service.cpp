@@ -207,11 +207,12 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
                      " is not loaded; see GET /api/providers",
                  ""};
 
+  const auto resolved = configs_.resolve(config);
   ProviderRequest call;
-  call.model = configs_.effective_model(config);
+  call.model = resolved->model;
   call.temperature = request.temperature;
   call.max_tokens = request.max_tokens;
-  call.config_json = configs_.effective_config_json(config);
+  call.config_json = resolved->effective_json;
   call.options_json = request.options_json.empty() ? "{}" : request.options_json;
 
   const auto lock = lock_for(request.session_id);

@@ -28,23 +28,24 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
     return invalid("temperature", "temperature must be between 0 and 2");
   if (request.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
 
-  auto config = configs_.record_by_name(request.model);
-  if (!config) return config.error();
-  const auto provider = registry_.provider(config->provider);
+  auto resolved = configs_.resolve_by_name(request.model);
+  if (!resolved) return resolved.error();
+  const ResolvedConfig& config = *resolved.value();
+  const auto provider = registry_.provider(config.record.provider);
   if (!provider)
     return Error{ErrorKind::Unavailable, "provider_unavailable",
-                 "provider \"" + config->provider + "\" of model \"" + request.model + "\" is not loaded", ""};
+                 "provider \"" + config.record.provider + "\" of model \"" + request.model + "\" is not loaded", ""};
 
   ProviderRequest call;
-  call.model = configs_.effective_model(config.value());
+  call.model = config.model;
   call.messages = request.messages;
   call.temperature = request.temperature;
   call.max_tokens = request.max_tokens;
-  call.config_json = configs_.effective_config_json(config.value());
+  call.config_json = config.effective_json;
   call.options_json = request.options_json;
 
   CompletionResult result;
-  result.provider = config->provider;
+  result.provider = config.record.provider;
   result.provider_model = call.model;
   if (before_call) before_call();
   const auto started = std::chrono::steady_clock::now();

@@ -133,6 +133,7 @@ Result<ConfigInfo> ConfigService::create(const ConfigInput& input) {
   c.options_json = input.options_json.value_or("{}");
   if (input.api_key) c.api_key = *input.api_key;
   if (auto ok = validate(c); !ok) return ok.error();
+  forget_cached();
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
     return db_.write([&](storage::Conn& conn) -> Result<ConfigInfo> {
       if (storage::configs::find_by_name(conn, c.name))
@@ -145,6 +146,7 @@ Result<ConfigInfo> ConfigService::create(const ConfigInput& input) {
 }
 
 Result<ConfigInfo> ConfigService::update(std::int64_t id, const ConfigInput& input) {
+  forget_cached();
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
     return db_.write([&](storage::Conn& conn) -> Result<ConfigInfo> {
       auto current = storage::configs::find(conn, id);
@@ -170,6 +172,7 @@ Result<ConfigInfo> ConfigService::update(std::int64_t id, const ConfigInput& inp
 }
 
 Result<Unit> ConfigService::remove(std::int64_t id) {
+  forget_cached();
   return guarded<Unit>([&]() -> Result<Unit> {
     return db_.write([&](storage::Conn& conn) -> Result<Unit> {
       if (!storage::configs::find(conn, id)) return not_found(id);
@@ -206,6 +209,43 @@ Result<storage::LlmConfig> ConfigService::record_by_name(const std::string& name
                    "no LLM config named \"" + name + "\" (GET /v1/models lists them)", "model"};
     return *c;
   });
+}
+
+void ConfigService::forget_cached() {
+  std::lock_guard guard(cache_mutex_);
+  by_id_.clear();
+  by_name_.clear();
+}
+
+std::shared_ptr<const ResolvedConfig> ConfigService::resolve(const storage::LlmConfig& config) {
+  {
+    std::lock_guard guard(cache_mutex_);
+    const auto it = by_id_.find(config.id);
+    if (it != by_id_.end() && it->second->record.updated_at_ms == config.updated_at_ms &&
+        it->second->record.name == config.name)
+      return it->second;
+  }
+  auto resolved = std::make_shared<ResolvedConfig>(ResolvedConfig{config, effective_config_json(config), effective_model(config)});
+  std::lock_guard guard(cache_mutex_);
+  if (by_id_.size() > 4096) by_id_.clear();
+  by_id_[config.id] = resolved;
+  return resolved;
+}
+
+Result<std::shared_ptr<const ResolvedConfig>> ConfigService::resolve_by_name(const std::string& name) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard guard(cache_mutex_);
+    const auto it = by_name_.find(name);
+    if (it != by_name_.end() && it->second.expires > now) return it->second.config;
+  }
+  auto record = record_by_name(name);
+  if (!record) return record.error();
+  auto resolved = resolve(record.value());
+  std::lock_guard guard(cache_mutex_);
+  if (by_name_.size() > 4096) by_name_.clear();
+  by_name_[name] = {resolved, now + std::chrono::seconds(1)};
+  return resolved;
 }
 
 Result<ConfigInfo> ConfigService::default_config(const std::string& owner) {

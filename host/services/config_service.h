@@ -9,9 +9,13 @@
 #include "host/services/result.h"
 #include "storage/records.h"
 
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace switchboard {
@@ -46,6 +50,13 @@ struct ConfigInput {
 
 ConfigInfo to_info(const storage::LlmConfig& config);
 
+// A stored config with what a provider call needs, computed once.
+struct ResolvedConfig {
+  storage::LlmConfig record;
+  std::string effective_json;  // plugin defaults overridden field by field
+  std::string model;           // the model really used
+};
+
 class ConfigService {
  public:
   ConfigService(storage::Database& db, const PluginRegistry& registry);
@@ -62,6 +73,12 @@ class ConfigService {
   Result<ConfigInfo> default_config(const std::string& owner);
   // The stored config named `name` (with its api_key), for the provider call only.
   Result<storage::LlmConfig> record_by_name(const std::string& name);
+  // The same, resolved for a provider call, from a cache: a name is looked
+  // up again after a second (another host may have changed it) and at once
+  // after any change made through this service.
+  Result<std::shared_ptr<const ResolvedConfig>> resolve_by_name(const std::string& name);
+  // `config` resolved, cached while its updated_at stays the same.
+  std::shared_ptr<const ResolvedConfig> resolve(const storage::LlmConfig& config);
   Result<storage::LlmConfig> default_config_record(const std::string& owner);
   Result<std::optional<std::int64_t>> preferred(const std::string& owner);
   Result<ConfigInfo> set_preferred(const std::string& owner, std::int64_t config_id);
@@ -79,9 +96,18 @@ class ConfigService {
 
  private:
   Result<Unit> validate(const storage::LlmConfig& config) const;
+  void forget_cached();
 
   storage::Database& db_;
   const PluginRegistry& registry_;
+
+  struct Named {
+    std::shared_ptr<const ResolvedConfig> config;
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::mutex cache_mutex_;
+  std::unordered_map<std::int64_t, std::shared_ptr<const ResolvedConfig>> by_id_;
+  std::unordered_map<std::string, Named> by_name_;
 };
 
 }  // namespace switchboard

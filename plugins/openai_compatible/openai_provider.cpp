@@ -26,6 +26,7 @@ class OpenAiProvider final : public sdk::Provider {
   sdk::Json default_config() const override {
     sdk::Json d = {{"base_url", "https://api.openai.com/v1"},
                    {"model_name", "gpt-4o-mini"},
+                   {"api_key", ""},
                    {"api_key_env", "OPENAI_API_KEY"},
                    {"headers", sdk::Json::object()},
                    {"extra_body", sdk::Json::object()}};
@@ -78,6 +79,11 @@ class OpenAiProvider final : public sdk::Provider {
     sdk::Json messages = sdk::Json::array();
     for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
     body["messages"] = std::move(messages);
+    // The host flattens a stored config's options to the top level; another host
+    // may hand them over nested, so both places are read (top level wins).
+    const sdk::Json options = sp::config_value<sdk::Json>(request.config, "options", sdk::Json::object());
+    if (options.is_object() && options.contains("extra_body") && options["extra_body"].is_object())
+      for (const auto& [k, v] : options["extra_body"].items()) body[k] = v;
     const sdk::Json extra = sp::config_value<sdk::Json>(request.config, "extra_body", sdk::Json::object());
     if (extra.is_object())
       for (const auto& [k, v] : extra.items()) body[k] = v;
@@ -170,6 +176,10 @@ class OpenAiProvider final : public sdk::Provider {
     req.url = sp::Url::parse(sp::config_value<std::string>(r.config, "base_url", ""));
     req.path = path;
     const std::string key = api_key(r);
+    // A line break in the key would let it write headers of its own; the
+    // message names the field only, never the value.
+    if (key.find_first_of("\r\n") != std::string::npos)
+      throw sdk::Error("invalid_config", "api_key contains a line break");
     if (!key.empty()) req.headers.emplace_back("Authorization", "Bearer " + key);
     const sdk::Json headers = sp::config_value<sdk::Json>(r.config, "headers", sdk::Json::object());
     if (headers.is_object())
