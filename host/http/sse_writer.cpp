@@ -23,6 +23,11 @@ SseWriter::SseWriter(Exchange& ex, int keepalive_ms)
     : ex_(ex), keepalive_(std::chrono::milliseconds(keepalive_ms)), last_write_(Clock::now()) {}
 
 void SseWriter::begin() {
+  // Small events must leave at once, not wait for Nagle's algorithm to batch them.
+  try {
+    dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(ex_.request).socket().setNoDelay(true);
+  } catch (const std::exception&) {
+  }
   auto& response = ex_.response;
   response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
   response.setContentType("text/event-stream");
