@@ -136,7 +136,12 @@ bool Client::request(const std::string& method, const std::string& path, const s
           break;
         }
         if (out.first_byte == Clock::time_point{}) out.first_byte = Clock::now();
+        const std::size_t before = out.body.size();
         if (!read_exact(size, out.body) || !read_line(line)) return false;
+        if (out.first_delta == Clock::time_point{} &&
+            (out.body.find("event: delta", before > 16 ? before - 16 : 0) != std::string::npos ||
+             out.body.find("\"content\":\"t", before > 16 ? before - 16 : 0) != std::string::npos))
+          out.first_delta = Clock::now();
       }
     } else if (length > 0) {
       if (buffer_.size() == pos_ && !read_more()) return false;

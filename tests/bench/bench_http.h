@@ -22,6 +22,7 @@ struct Response {
   int status = 0;
   std::string body;
   Clock::time_point first_byte{};  // first body byte
+  Clock::time_point first_delta{};  // first "event: delta" (native SSE) or content chunk
   Clock::time_point end{};
 };
 

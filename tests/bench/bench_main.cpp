@@ -128,6 +128,7 @@ HostProcess start_host(const Options& o) {
 struct Stats {
   std::vector<double> latency_ms;  // whole request
   std::vector<double> ttfb_ms;     // first body byte
+  std::vector<double> delta_ms;    // first delta
   long requests = 0;
   long errors = 0;
   double seconds = 0;
@@ -166,12 +167,15 @@ Stats run(std::uint16_t port, int concurrency, double seconds, const Call& call,
         ++mine.requests;
         mine.latency_ms.push_back(std::chrono::duration<double, std::milli>(r.end - t0).count());
         mine.ttfb_ms.push_back(std::chrono::duration<double, std::milli>(r.first_byte - t0).count());
+        if (r.first_delta != Clock::time_point{})
+          mine.delta_ms.push_back(std::chrono::duration<double, std::milli>(r.first_delta - t0).count());
       }
       std::lock_guard guard(mutex);
       total.requests += mine.requests;
       total.errors += mine.errors;
       total.latency_ms.insert(total.latency_ms.end(), mine.latency_ms.begin(), mine.latency_ms.end());
       total.ttfb_ms.insert(total.ttfb_ms.end(), mine.ttfb_ms.begin(), mine.ttfb_ms.end());
+      total.delta_ms.insert(total.delta_ms.end(), mine.delta_ms.begin(), mine.delta_ms.end());
     });
   }
   for (auto& t : workers) t.join();
@@ -299,6 +303,34 @@ int main(int argc, char** argv) {
       std::cout << "|  | host CPU per streamed token (B, C) |  | " << fmt("%.4f", b.host_cpu_ms / std::max(1.0, 64.0 * b.requests)) << " ms | "
                 << fmt("%.4f", cs.host_cpu_ms / std::max(1.0, 64.0 * cs.requests)) << " ms |  |  |  |  |  |  |  |  |\n";
       failures += static_cast<int>(b.errors + cs.errors);
+    }
+    // The host alone: /api/chat/stream with the mock provider at no delay (no upstream at all).
+    {
+      sb::Response made;
+      admin.request("POST", "/api/configs",
+                    Json{{"name", "bench-mock"}, {"provider", "mock"}, {"model_name", "mock-tokens"},
+                         {"options", {{"tokens", 64}}}}.dump(), made);
+      const auto mock_config = Json::parse(made.body)["id"].get<int>();
+      std::cout << "\n| host alone: /api/chat/stream, mock, 64 tokens | conc | streams/s | first byte p50 ms | first delta p50 ms | first delta p99 ms | whole p50 ms | host CPU ms/stream | errors |\n"
+                << "|---|---|---|---|---|---|---|---|---|\n";
+      for (int conc : {1, 16}) {
+        std::vector<std::int64_t> session(static_cast<std::size_t>(conc), 0);
+        const Stats m = run(host.port, conc, o.seconds, [&](sb::Client& c, int w, long n, sb::Response& out) {
+          auto& s = session[static_cast<std::size_t>(w)];
+          if (s == 0 || n % sessions_per_worker_turns == 0) {
+            sb::Response created;
+            if (!c.request("POST", "/api/sessions", Json{{"config_id", mock_config}}.dump(), created) || created.status != 201)
+              return false;
+            s = Json::parse(created.body)["id"].get<std::int64_t>();
+          }
+          return c.request("POST", "/api/chat/stream", Json{{"session_id", s}, {"user_message", "Say something short."}}.dump(), out);
+        }, &host);
+        std::cout << "| mock | " << conc << " | " << fmt("%.0f", m.rps()) << " | " << fmt("%.3f", Stats::pct(m.ttfb_ms, 0.5))
+                  << " | " << fmt("%.3f", Stats::pct(m.delta_ms, 0.5)) << " | " << fmt("%.3f", Stats::pct(m.delta_ms, 0.99))
+                  << " | " << fmt("%.3f", Stats::pct(m.latency_ms, 0.5)) << " | "
+                  << fmt("%.3f", m.host_cpu_ms / std::max(1.0, static_cast<double>(m.requests))) << " | " << m.errors << " |\n";
+        failures += static_cast<int>(m.errors);
+      }
     }
     const long load_rss = host.rss_kb("VmHWM:");
 
