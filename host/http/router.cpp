@@ -154,13 +154,18 @@ std::string read_body(Exchange& ex, std::size_t limit, bool require_json) {
   const bool has_body = request.getChunkedTransferEncoding() || request.getContentLength64() > 0;
   if (require_json && has_body) {
     const std::string type = request.getContentType();
-    if (type.rfind("application/json", 0) != 0)
+    if (type.rfind("application/json", 0) != 0) {
+      ex.response.setKeepAlive(false);  // the body stays unread
       throw HttpError{415, "unsupported_media_type",
                       "Content-Type must be application/json (got \"" + type + "\")"};
+    }
   }
-  if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(limit))
+  if (request.hasContentLength() && request.getContentLength64() > static_cast<Poco::Int64>(limit)) {
+    // The unread body would be taken for the next request: close after answering.
+    ex.response.setKeepAlive(false);
     throw HttpError{413, "payload_too_large",
                     "request body is larger than the limit of " + std::to_string(limit) + " bytes"};
+  }
   // HTTP/1.1: without Content-Length or chunked encoding a request has no
   // body; reading one would wait for the client to close the connection.
   if (!has_body) return {};
@@ -169,9 +174,11 @@ std::string read_body(Exchange& ex, std::size_t limit, bool require_json) {
   char buffer[8192];
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     body.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (body.size() > limit)
+    if (body.size() > limit) {
+      ex.response.setKeepAlive(false);
       throw HttpError{413, "payload_too_large",
                       "request body is larger than the limit of " + std::to_string(limit) + " bytes"};
+    }
   }
   return body;
 }
