@@ -240,7 +240,14 @@ int main(int argc, char** argv) {
   }
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Two identical fakes: one the client calls directly (A), one behind the host
+  // (B, C), so the upstream connections the host opens are counted alone.
+  sb::FakeUpstream direct({16, 0, 0});
   sb::FakeUpstream fake({16, 0, 0});
+  auto set_fakes = [&](sb::FakeSettings s) {
+    direct.set(s);
+    fake.set(s);
+  };
   HostProcess host = start_host(o);
   int failures = 0;
   try {
@@ -255,6 +262,19 @@ int main(int argc, char** argv) {
     const auto config_id = Json::parse(r.body)["id"].get<int>();
     const long idle_rss = host.rss_kb();
 
+    // Keep-alive to the upstream: 1,000 sequential requests through the host.
+    const auto connections_before = fake.connections();
+    int sequential_ok = 0;
+    {
+      sb::Client c(host.port);
+      for (int i = 0; i < 1000; ++i) {
+        sb::Response out;
+        if (c.request("POST", "/v1/chat/completions", chat_body("bench", false), out) && out.status == 200) ++sequential_ok;
+      }
+    }
+    const auto sequential_connections = fake.connections() - connections_before;
+    failures += 1000 - sequential_ok;
+
     std::cout << "# Switchboard benchmark" << (o.quick ? " (quick)" : "") << "\n\n"
               << "A = straight to the fake upstream; B = host /v1/chat/completions (openai_compatible, stateless); "
               << "C = host /api/chat/stream (SQLite: a session, history, two saved messages per turn). "
@@ -263,9 +283,9 @@ int main(int argc, char** argv) {
     table.header();
 
     // Non-streaming, 16 tokens.
-    fake.set({16, 0, 0});
+    set_fakes({16, 0, 0});
     for (int conc : {1, 16, 64}) {
-      const Stats a = run(fake.port(), conc, o.seconds, [](sb::Client& c, int, long, sb::Response& out) {
+      const Stats a = run(direct.port(), conc, o.seconds, [](sb::Client& c, int, long, sb::Response& out) {
         return c.request("POST", "/v1/chat/completions", chat_body("fake", false), out);
       }, nullptr);
       const Stats b = run(host.port, conc, o.seconds, [](sb::Client& c, int, long, sb::Response& out) {
@@ -277,10 +297,10 @@ int main(int argc, char** argv) {
     }
 
     // Streaming, 64 tokens.
-    fake.set({64, 0, 0});
+    set_fakes({64, 0, 0});
     const long sessions_per_worker_turns = 10;  // a fresh session every 10 turns keeps histories short
     for (int conc : {1, 64}) {
-      const Stats a = run(fake.port(), conc, o.seconds, [](sb::Client& c, int, long, sb::Response& out) {
+      const Stats a = run(direct.port(), conc, o.seconds, [](sb::Client& c, int, long, sb::Response& out) {
         return c.request("POST", "/v1/chat/completions", chat_body("fake", true), out);
       }, nullptr);
       const Stats b = run(host.port, conc, o.seconds, [](sb::Client& c, int, long, sb::Response& out) {
@@ -336,7 +356,7 @@ int main(int argc, char** argv) {
 
     // Many concurrent slow streams: tokens 100 ms apart.
     const int slow_tokens = o.quick ? 5 : 20;
-    fake.set({slow_tokens, 0, 100});
+    set_fakes({slow_tokens, 0, 100});
     std::atomic<int> complete{0}, errors{0};
     std::atomic<long> peak_rss{0};
     std::atomic<bool> sampling{true};
@@ -371,7 +391,8 @@ int main(int argc, char** argv) {
               << " tokens 100 ms apart) | " << fmt("%.1f", peak_rss.load() / 1024.0) << " MB |\n"
               << "| slow streams completed / errors | " << complete.load() << " / " << errors.load() << " in "
               << fmt("%.1f", std::chrono::duration<double>(Clock::now() - slow_start).count()) << " s |\n"
-              << "| upstream connections opened by the host | " << fake.connections() << " |\n";
+              << "| upstream connections the host opened for 1,000 sequential /v1 requests | " << sequential_connections << " |\n"
+              << "| upstream connections the host opened in the whole run | " << fake.connections() << " |\n";
   } catch (const std::exception& e) {
     std::cerr << "bench failed: " << e.what() << "\n";
     host.stop();
