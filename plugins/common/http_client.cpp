@@ -138,6 +138,10 @@ struct HttpClient::Pool {
         c->socket.connect(address, connect_timeout);
       }
       c->socket.setNoDelay(true);
+      // Reads wait at most 50 ms so a TLS record cut in the middle cannot hold
+      // a read past a cancel or the idle timeout; fill() retries on its own clock.
+      c->socket.setReceiveTimeout(Poco::Timespan(0, 50000));
+      c->socket.setSendTimeout(connect_timeout);
     } catch (const Poco::Net::SSLException& e) {
       throw sdk::Error("upstream_tls", "TLS with " + u.host + " failed: " + e.displayText());
     } catch (const Poco::TimeoutException&) {
@@ -179,7 +183,12 @@ Fill fill(Connection& c, Clock::time_point deadline, const std::function<bool()>
       ready = c.socket.poll(Poco::Timespan(us), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR);
     }
     if (!ready) continue;
-    const int n = c.socket.receiveBytes(tmp, sizeof tmp);
+    int n = 0;
+    try {
+      n = c.socket.receiveBytes(tmp, sizeof tmp);
+    } catch (const Poco::TimeoutException&) {
+      continue;  // readable, but not a whole TLS record yet
+    }
     if (n <= 0) return Fill::Eof;
     c.buffer.append(tmp, static_cast<std::size_t>(n));
     return Fill::Data;

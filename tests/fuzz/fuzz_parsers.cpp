@@ -62,9 +62,38 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
 #ifndef SB_LIBFUZZER
 // Without libFuzzer (g++): replay the seeds, then a fixed number of
-// deterministic pseudo-random inputs built from their pieces.
+// deterministic pseudo-random inputs built from their pieces. Files or
+// directories given as arguments (a libFuzzer corpus, a crash-* file) are
+// replayed instead, so a clang finding reproduces in a g++ build.
 #include <cstdio>
-int main() {
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+namespace {
+
+int replay(const std::filesystem::path& path) {
+  if (std::filesystem::is_directory(path)) {
+    int n = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(path))
+      if (entry.is_regular_file()) n += replay(entry.path());
+    return n;
+  }
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1) {
+    int runs = 0;
+    for (int i = 1; i < argc; ++i) runs += replay(argv[i]);
+    std::printf("%d inputs replayed, no property broken\n", runs);
+    return 0;
+  }
   const std::vector<std::string> seeds = {
       "\x05" "data: {\"a\":1}\n\ndata: [DONE]\n\n",
       "\x09" ": c\r\ndata: x\r\ndata: y\r\n\r\n",

@@ -22,8 +22,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -45,10 +47,10 @@ std::string openai_chunk(const std::string& content) {
              .dump() +
          "\n\n";
 }
-std::string openai_finish() {
+std::string openai_finish(const std::string& reason = "stop") {
   return "data: " +
          Json{{"id", "chatcmpl-fake"}, {"object", "chat.completion.chunk"}, {"created", 1}, {"model", "fake"},
-              {"choices", Json::array({{{"index", 0}, {"delta", Json::object()}, {"finish_reason", "stop"}}})}}
+              {"choices", Json::array({{{"index", 0}, {"delta", Json::object()}, {"finish_reason", reason}}})}}
              .dump() +
          "\n\ndata: " +
          Json{{"id", "chatcmpl-fake"}, {"object", "chat.completion.chunk"}, {"created", 1}, {"model", "fake"},
@@ -59,9 +61,9 @@ std::string openai_finish() {
 std::string ollama_line(const std::string& content) {
   return Json{{"model", "fake"}, {"message", {{"role", "assistant"}, {"content", content}}}, {"done", false}}.dump() + "\n";
 }
-std::string ollama_done() {
+std::string ollama_done(const std::string& reason = "stop") {
   return Json{{"model", "fake"}, {"message", {{"role", "assistant"}, {"content", ""}}}, {"done", true},
-              {"done_reason", "stop"}, {"prompt_eval_count", 7}, {"eval_count", 3}}
+              {"done_reason", reason}, {"prompt_eval_count", 7}, {"eval_count", 3}}
              .dump() +
          "\n";
 }
@@ -81,9 +83,19 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     Poco::StreamCopier::copyToString(req.stream(), body);
     std::map<std::string, std::string> headers;
     for (const auto& [k, v] : req) headers[k] = v;
-    owner_.record(body, headers);
     const std::string uri = req.getURI();
+    owner_.record(uri, body, headers);
     const bool ollama = uri.rfind("/api/", 0) == 0;
+
+    // Any other path answers as Ollama's Go router does for a wrong base_url.
+    static const std::set<std::string> known = {"/v1/chat/completions", "/v1/models", "/api/chat", "/api/tags"};
+    if (known.count(uri) == 0) {
+      res.setStatus(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
+      res.setContentType("text/plain");
+      res.setContentLength(18);
+      res.send() << "404 page not found";
+      return;
+    }
 
     if (req.getMethod() == "GET") {
       const std::string list = ollama ? R"({"models":[{"name":"llama3.2:latest"},{"name":"qwen2.5:0.5b"}]})"
@@ -97,8 +109,23 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       return json(res, 400, R"({"error":{"message":"invalid JSON body","type":"invalid_request_error"}})");
     }
     if (model.rfind("fault-", 0) == 0) return fault(res, std::atoi(model.c_str() + 6), model, ollama);
+    if (model == "echo-key") {
+      // A careless proxy that quotes the credential back in its error.
+      return json(res, 401, Json{{"error", {{"message", "Invalid key: " + req.get("Authorization", "(none)")},
+                                            {"type", "invalid_request_error"}}}}.dump());
+    }
+    if (model == "missing-model") {
+      // Each upstream's own words for an unknown model.
+      return json(res, 404, ollama ? Json{{"error", "model \"missing-model\" not found, try pulling it first"}}.dump()
+                                   : Json{{"error", {{"message", "The model `missing-model` does not exist"},
+                                                     {"type", "invalid_request_error"}, {"param", nullptr},
+                                                     {"code", "model_not_found"}}}}.dump());
+    }
+    int shape_tokens = 0, shape_first_ms = 0, shape_gap_ms = 0;
+    const bool shaped = std::sscanf(model.c_str(), "shape-%d-%d-%d", &shape_tokens, &shape_first_ms, &shape_gap_ms) == 3;
 
     if (model == "slow-first") nap(10s, stopping_);
+    if (shaped) nap(std::chrono::milliseconds(shape_first_ms), stopping_);
     res.setContentType(ollama ? "application/x-ndjson" : "text/event-stream");
     if (model == "close-early") {
       // No chunking, no length: the body ends when the connection closes.
@@ -112,7 +139,16 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       out << (ollama ? ollama_line(text) : openai_chunk(text));
       out.flush();
     };
-    if (model == "slow") {
+    std::string reason = "stop";
+    if (shaped) {
+      for (int i = 1; i <= shape_tokens && out.good(); ++i) {
+        piece("t" + std::to_string(i) + " ");
+        if (i < shape_tokens) nap(std::chrono::milliseconds(shape_gap_ms), stopping_);
+      }
+    } else if (model == "length") {
+      piece("cut short");
+      reason = "length";
+    } else if (model == "slow") {
       for (int i = 1; i <= 40 && out.good(); ++i) {
         piece("tok" + std::to_string(i) + " ");
         nap(100ms, stopping_);
@@ -155,7 +191,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       piece("from ");
       piece("fake");
     }
-    out << (ollama ? ollama_done() : openai_finish());
+    out << (ollama ? ollama_done(reason) : openai_finish(reason));
     out.flush();
   }
 
@@ -200,9 +236,9 @@ class Factory final : public Poco::Net::HTTPRequestHandlerFactory {
 
 }  // namespace
 
-TlsFiles make_test_certificates(const std::string& dir) {
+TlsFiles make_test_certificates(const std::string& dir, const std::string& subject_alt_names) {
   TlsFiles f{dir + "/ca.pem", dir + "/server.pem", dir + "/server.key"};
-  std::ofstream(dir + "/san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+  std::ofstream(dir + "/san.ext") << "subjectAltName=" << subject_alt_names << "\n";
   run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=switchboard-test-ca -keyout " + dir +
       "/ca.key -out " + f.ca_cert);
   run("openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout " + f.server_key + " -out " + dir + "/server.csr");
@@ -252,6 +288,10 @@ std::string FakeUpstream::ollama_url() const {
 }
 int FakeUpstream::connections() const { return server_->http->totalConnections(); }
 
+std::string FakeUpstream::last_path() const {
+  std::lock_guard guard(mutex_);
+  return last_path_;
+}
 std::string FakeUpstream::last_body() const {
   std::lock_guard guard(mutex_);
   return last_body_;
@@ -267,8 +307,10 @@ std::string FakeUpstream::last_header(const std::string& name) const {
   return "";
 }
 
-void FakeUpstream::record(const std::string& body, const std::map<std::string, std::string>& headers) {
+void FakeUpstream::record(const std::string& path, const std::string& body,
+                          const std::map<std::string, std::string>& headers) {
   std::lock_guard guard(mutex_);
+  last_path_ = path;
   last_body_ = body;
   last_headers_ = headers;
   ++requests_;

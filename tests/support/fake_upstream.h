@@ -5,6 +5,10 @@
 // with fault modes chosen by the requested model name, so one server serves
 // many tests:
 //   any other name   "Hello from fake" in three deltas, then usage and the end marker
+//   shape-N-F-G      N tokens "t1 ".."tN ", the first after F ms, then G ms apart
+//   length           one delta, then finish_reason / done_reason "length"
+//   missing-model    404 in the upstream's own words for an unknown model
+//   echo-key         401 whose message quotes the Authorization header back
 //   slow             40 tokens 100 ms apart
 //   slow-first       headers only after 10 s
 //   stall            2 tokens, then 10 s of silence
@@ -15,6 +19,7 @@
 //   error-mid        2 tokens, then an error event
 //   fault-401 / fault-403 / fault-404 / fault-429 / fault-500 / fault-400
 //                    that status with a realistic error body (429 with Retry-After: 7)
+// Any path other than the four above is a plain-text 404, as for a wrong base_url.
 #pragma once
 
 #include <atomic>
@@ -32,9 +37,11 @@ struct TlsFiles {
   std::string server_key;
 };
 
-// Makes a throwaway CA and a server certificate for localhost/127.0.0.1 with
-// the openssl command, in `dir`.
-TlsFiles make_test_certificates(const std::string& dir);
+// Makes a throwaway CA and a server certificate with the openssl command, in
+// `dir`. The certificate names `subject_alt_names` (openssl syntax), so a
+// test can also make one for a host it does not connect to.
+TlsFiles make_test_certificates(const std::string& dir,
+                                const std::string& subject_alt_names = "DNS:localhost,IP:127.0.0.1");
 
 class FakeUpstream {
  public:
@@ -50,18 +57,20 @@ class FakeUpstream {
 
   // TCP connections accepted so far: keep-alive reuse shows as a small number.
   int connections() const;
+  std::string last_path() const;  // request target, e.g. /v1/chat/completions
   std::string last_body() const;
   std::string last_header(const std::string& name) const;
   int requests() const { return requests_.load(); }
 
   // Called by the server's handlers.
-  void record(const std::string& body, const std::map<std::string, std::string>& headers);
+  void record(const std::string& path, const std::string& body, const std::map<std::string, std::string>& headers);
 
  private:
   struct Server;
   std::unique_ptr<Server> server_;
   bool tls_ = false;
   mutable std::mutex mutex_;
+  std::string last_path_;
   std::string last_body_;
   std::map<std::string, std::string> last_headers_;
   std::atomic<int> requests_{0};

@@ -1,0 +1,174 @@
+// File: tests/unit/ollama/ollama_test.cpp
+//
+// The ollama plugin, loaded as a real library, against the fake upstream:
+// what the shared HTTP suite (tests/unit/http_plugins) does not pin down —
+// documented defaults, Ollama's own "not found" wording, done_reason and
+// counts, option mapping, a wrong base_url, cancellation before the first byte.
+#include "fake_upstream.h"
+
+#include "host/plugins/loaded_provider.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+namespace switchboard::testing {
+namespace {
+
+using Json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+struct Collect final : ChatSink {
+  std::string text;
+  int deltas = 0;
+  std::atomic<bool> stop{false};
+  bool on_delta(std::string_view t) override {
+    text.append(t);
+    ++deltas;
+    return !stop.load();
+  }
+  bool alive() override { return !stop.load(); }
+};
+
+class OllamaPlugin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    provider_ = LoadedProvider::load(SB_PLUGIN_DIR "/libswitchboard_ollama.so", error);
+    ASSERT_NE(provider_, nullptr) << error;
+  }
+
+  Json config(Json extra = Json::object()) const {
+    Json c = Json::parse(provider_->description().default_config_json);
+    c["base_url"] = fake_.ollama_url();
+    for (const auto& [k, v] : extra.items()) c[k] = v;
+    return c;
+  }
+
+  ChatOutcome chat(const Json& cfg, const std::string& model, Collect& sink, const std::string& options = "{}") {
+    ProviderRequest req;
+    req.model = model;
+    req.messages = {{"user", "hello"}};
+    req.temperature = 1.25;
+    req.max_tokens = 64;
+    req.config_json = cfg.dump();
+    req.options_json = options;
+    return provider_->chat(req, sink);
+  }
+
+  std::shared_ptr<LoadedProvider> provider_;
+  FakeUpstream fake_;
+};
+
+TEST_F(OllamaPlugin, DefaultConfigHasTheDocumentedFields) {
+  const Json d = Json::parse(provider_->description().default_config_json);
+  EXPECT_EQ(d["base_url"], "http://127.0.0.1:11434");
+  EXPECT_EQ(d["model_name"], "llama3.2");
+  EXPECT_EQ(d["connect_timeout_ms"], 5000);
+  EXPECT_EQ(d["first_byte_timeout_ms"], 60000);
+  EXPECT_EQ(d["idle_timeout_ms"], 30000);
+  EXPECT_EQ(d["ca_file"], "");
+  EXPECT_EQ(d["insecure_skip_verify"], false);
+  EXPECT_EQ(provider_->description().name, "ollama");
+}
+
+TEST_F(OllamaPlugin, UsesOllamasPathsAndOptions) {
+  Collect sink;
+  const auto out = chat(config(), "fake-model", sink, R"({"stop": ["User:"], "top_p": 0.8})");
+  ASSERT_EQ(out.status, ChatStatus::Complete) << out.error_message;
+  EXPECT_EQ(fake_.last_path(), "/api/chat");
+  const Json sent = Json::parse(fake_.last_body());
+  EXPECT_EQ(sent["stream"], true);
+  EXPECT_DOUBLE_EQ(sent["options"]["temperature"].get<double>(), 1.25);
+  EXPECT_EQ(sent["options"]["num_predict"], 64);
+  EXPECT_EQ(sent["options"]["stop"], Json::array({"User:"}));
+  EXPECT_DOUBLE_EQ(sent["options"]["top_p"].get<double>(), 0.8);
+  EXPECT_FALSE(sent.contains("temperature")) << "Ollama reads sampling settings from options only";
+
+  std::vector<std::string> models;
+  ProviderError error;
+  ASSERT_TRUE(provider_->list_models(config().dump(), models, error)) << error.message;
+  EXPECT_EQ(fake_.last_path(), "/api/tags");
+  EXPECT_EQ(models, (std::vector<std::string>{"llama3.2:latest", "qwen2.5:0.5b"}));
+}
+
+TEST_F(OllamaPlugin, ReportsDoneReasonAndCounts) {
+  Collect sink;
+  const auto out = chat(config(), "length", sink);
+  ASSERT_EQ(out.status, ChatStatus::Complete) << out.error_message;
+  EXPECT_EQ(out.finish_reason, "length");
+  EXPECT_EQ(out.prompt_tokens, 7);
+  EXPECT_EQ(out.completion_tokens, 3);
+}
+
+TEST_F(OllamaPlugin, OllamasOwnNotFoundWordingIsModelNotFound) {
+  Collect sink;
+  const auto out = chat(config(), "missing-model", sink);
+  EXPECT_EQ(out.error_code, "model_not_found");
+  EXPECT_NE(out.error_message.find("try pulling it first"), std::string::npos) << out.error_message;
+}
+
+TEST_F(OllamaPlugin, AWrongBaseUrlIsRejectedNotAMissingModel) {
+  Collect sink;
+  const auto out = chat(config({{"base_url", fake_.ollama_url() + "/v1"}}), "fake-model", sink);
+  EXPECT_EQ(out.error_code, "upstream_rejected") << out.error_message;
+  EXPECT_NE(out.error_message.find("404 page not found"), std::string::npos) << out.error_message;
+}
+
+TEST_F(OllamaPlugin, StreamsEveryTokenAsItsOwnDelta) {
+  Collect sink;
+  const auto out = chat(config(), "shape-25-0-2", sink);
+  ASSERT_EQ(out.status, ChatStatus::Complete) << out.error_message;
+  EXPECT_EQ(sink.deltas, 25);
+}
+
+TEST_F(OllamaPlugin, TheIdleTimeoutIsMeasuredBetweenChunksNotOverTheWholeStream) {
+  // 10 tokens 150 ms apart take 1.35 s in all, yet no gap reaches 400 ms.
+  Collect sink;
+  const auto out = chat(config({{"idle_timeout_ms", 400}}), "shape-10-0-150", sink);
+  EXPECT_EQ(out.status, ChatStatus::Complete) << out.error_code << ": " << out.error_message;
+  EXPECT_EQ(sink.deltas, 10);
+}
+
+TEST_F(OllamaPlugin, StopsWithinOneHundredMillisecondsBeforeTheFirstByte) {
+  Collect sink;
+  Clock::time_point stop_at;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(250ms);
+    stop_at = Clock::now();
+    sink.stop.store(true);
+  });
+  const auto out = chat(config(), "slow-first", sink);
+  const auto returned = Clock::now();
+  stopper.join();
+  EXPECT_EQ(out.status, ChatStatus::Cancelled);
+  EXPECT_LT(returned - stop_at, 100ms);
+
+  Collect next;
+  EXPECT_EQ(chat(config(), "fake-model", next).status, ChatStatus::Complete);
+  EXPECT_EQ(next.text, "Hello from fake");
+}
+
+TEST_F(OllamaPlugin, CancellingOneStreamLeavesTheOthersRunning) {
+  Collect cancelled;
+  std::thread victim([&] {
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(200ms);
+      cancelled.stop.store(true);
+    });
+    EXPECT_EQ(chat(config(), "slow", cancelled).status, ChatStatus::Cancelled);
+    stopper.join();
+  });
+  Collect survivor;
+  const auto out = chat(config(), "shape-8-0-60", survivor);
+  victim.join();
+  EXPECT_EQ(out.status, ChatStatus::Complete) << out.error_message;
+  EXPECT_EQ(survivor.deltas, 8);
+}
+
+}  // namespace
+}  // namespace switchboard::testing
