@@ -56,4 +56,22 @@ void throw_for_status(const HttpResult& r, const std::string& model, const std::
   throw sdk::Error("upstream_error", "the upstream failed (" + status + "): " + message);
 }
 
+std::vector<std::string> fetch_names(HttpClient& client, const HttpRequest& request, const HttpSettings& settings,
+                                     const char* list_key, const char* name_key, const std::string& secret) {
+  std::string body;
+  const HttpResult result = client.perform(request, settings, [&](std::string_view d) {
+    body.append(d);
+    return true;
+  }, {});
+  if (result.status < 200 || result.status >= 300) throw_for_status(result, "", secret);
+  std::vector<std::string> names;
+  try {
+    const sdk::Json list = sdk::Json::parse(body);  // kept alive: the loop walks into it
+    for (const auto& m : list.at(list_key)) names.push_back(m.at(name_key).get<std::string>());
+  } catch (const sdk::Json::exception& e) {
+    throw sdk::Error("upstream_protocol", std::string("malformed model list: ") + e.what());
+  }
+  return names;
+}
+
 }  // namespace switchboard::plugins

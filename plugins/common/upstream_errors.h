@@ -8,6 +8,7 @@
 #include "http_client.h"
 
 #include <string>
+#include <vector>
 
 namespace switchboard::plugins {
 
@@ -22,5 +23,11 @@ std::string upstream_message(const std::string& body);
 
 // `text` with every occurrence of `secret` replaced.
 std::string redact(std::string text, const std::string& secret);
+
+// GETs a model list and returns element[name_key] of each element of the
+// array at list_key ({"data":[{"id"}]} for OpenAI, {"models":[{"name"}]} for
+// Ollama). Failures are thrown as sdk::Error like a chat's.
+std::vector<std::string> fetch_names(HttpClient& client, const HttpRequest& request, const HttpSettings& settings,
+                                     const char* list_key, const char* name_key, const std::string& secret);
 
 }  // namespace switchboard::plugins

@@ -41,18 +41,7 @@ class OllamaProvider final : public sdk::Provider {
     req.method = "GET";
     req.url = sp::Url::parse(sp::config_value<std::string>(config, "base_url", ""));
     req.path = "/api/tags";
-    std::string body;
-    const sp::HttpResult result =
-        client_.perform(req, sp::http_settings_from(config), [&](std::string_view d) { body.append(d); return true; }, {});
-    if (result.status < 200 || result.status >= 300) sp::throw_for_status(result, "", "");
-    std::vector<std::string> models;
-    try {
-      const sdk::Json list = sdk::Json::parse(body);  // kept alive: the loop walks into it
-      for (const auto& m : list.at("models")) models.push_back(m.at("name").get<std::string>());
-    } catch (const sdk::Json::exception& e) {
-      throw sdk::Error("upstream_protocol", std::string("malformed model list: ") + e.what());
-    }
-    return models;
+    return sp::fetch_names(client_, req, sp::http_settings_from(config), "models", "name", "");
   }
 
   void chat(const sdk::ChatRequest& request, sdk::Sink& sink) override {

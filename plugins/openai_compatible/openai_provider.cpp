@@ -51,19 +51,8 @@ class OpenAiProvider final : public sdk::Provider {
   std::vector<std::string> list_models(const sdk::Json& config) const override {
     sdk::ChatRequest r;
     r.config = config;
-    sp::HttpRequest req = base_request(r, "GET", "/models");
-    std::string body;
-    const sp::HttpResult result =
-        client_.perform(req, sp::http_settings_from(r.config), [&](std::string_view d) { body.append(d); return true; }, {});
-    if (result.status < 200 || result.status >= 300) sp::throw_for_status(result, "", api_key(r));
-    std::vector<std::string> models;
-    try {
-      const sdk::Json list = sdk::Json::parse(body);  // kept alive: the loop walks into it
-      for (const auto& m : list.at("data")) models.push_back(m.at("id").get<std::string>());
-    } catch (const sdk::Json::exception& e) {
-      throw sdk::Error("upstream_protocol", std::string("malformed model list: ") + e.what());
-    }
-    return models;
+    return sp::fetch_names(client_, base_request(r, "GET", "/models"), sp::http_settings_from(r.config), "data", "id",
+                           api_key(r));
   }
 
   void chat(const sdk::ChatRequest& request, sdk::Sink& sink) override {

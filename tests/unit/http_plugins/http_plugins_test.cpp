@@ -4,6 +4,7 @@
 // the host's loader, against a real fake upstream on 127.0.0.1: replies,
 // request mapping, every fault mode to its stable code, cancellation while
 // the upstream is silent, keep-alive reuse, and TLS in strict mode.
+#include "collecting_sink.h"
 #include "fake_upstream.h"
 
 #include "host/plugins/loaded_provider.h"
@@ -24,18 +25,6 @@ namespace {
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-struct Collect final : ChatSink {
-  std::string text;
-  int deltas = 0;
-  std::atomic<bool> stop{false};
-  bool on_delta(std::string_view t) override {
-    text.append(t);
-    ++deltas;
-    return !stop.load();
-  }
-  bool alive() override { return !stop.load(); }
-};
 
 struct PluginCase {
   std::string name;

@@ -4,6 +4,7 @@
 // what the shared HTTP suite (tests/unit/http_plugins) does not pin down —
 // documented defaults, Ollama's own "not found" wording, done_reason and
 // counts, option mapping, a wrong base_url, cancellation before the first byte.
+#include "collecting_sink.h"
 #include "fake_upstream.h"
 
 #include "host/plugins/loaded_provider.h"
@@ -21,18 +22,6 @@ namespace {
 using Json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-struct Collect final : ChatSink {
-  std::string text;
-  int deltas = 0;
-  std::atomic<bool> stop{false};
-  bool on_delta(std::string_view t) override {
-    text.append(t);
-    ++deltas;
-    return !stop.load();
-  }
-  bool alive() override { return !stop.load(); }
-};
 
 class OllamaPlugin : public ::testing::Test {
  protected:

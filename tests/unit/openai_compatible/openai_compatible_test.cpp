@@ -4,6 +4,7 @@
 // upstream: what the shared HTTP suite (tests/unit/http_plugins) does not pin
 // down — documented defaults, extra_body, secrets kept out of errors, a wrong
 // base_url, cancellation before the first byte, and TLS host names and reuse.
+#include "collecting_sink.h"
 #include "fake_upstream.h"
 
 #include "host/plugins/loaded_provider.h"
@@ -26,18 +27,6 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 constexpr const char* kLibrary = SB_PLUGIN_DIR "/libswitchboard_openai_compatible.so";
-
-struct Collect final : ChatSink {
-  std::string text;
-  int deltas = 0;
-  std::atomic<bool> stop{false};
-  bool on_delta(std::string_view t) override {
-    text.append(t);
-    ++deltas;
-    return !stop.load();
-  }
-  bool alive() override { return !stop.load(); }
-};
 
 std::shared_ptr<LoadedProvider> load_plugin() {
   std::string error;
