@@ -50,7 +50,8 @@ before(async () => {
       '--disable-component-update', '--disable-sync', '--disable-quic'],
   });
   page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
-  page.on('dialog', (dialog) => dialog.accept());
+  // Accept every confirm(); a test that answers a prompt() registers its own answer.
+  page.on('dialog', (dialog) => (dialog.type() === 'confirm' ? dialog.accept() : undefined));
   await page.goto(host.base);
   await page.waitForSelector('body[data-ready=true]');
 });
@@ -155,6 +156,36 @@ test('a <script> in a message is shown as text, never run', async () => {
   await shot('07-script-as-text');
 });
 
+test('add a config in the form, make it the default, rename and delete a chat', async () => {
+  await page.locator('[data-testid=add-config] summary').click();
+  await page.getByTestId('config-provider').selectOption('mock');
+  await page.getByTestId('config-name').fill('from-the-form');
+  await page.getByTestId('config-model').fill('mock-echo');
+  await page.getByTestId('config-api-key').fill('sk-form-secret-42');
+  await page.getByTestId('config-save').click();
+  await page.waitForFunction(() => document.getElementById('config-status').textContent.includes('key stored'));
+  assert.equal(await page.getByTestId('config-api-key').inputValue(), '', 'the key field is cleared');
+  const listed = (await host.api('GET', '/api/configs')).json.configs.find((c) => c.name === 'from-the-form');
+  assert.ok(listed?.has_api_key);
+  assert.ok(!JSON.stringify(listed).includes('sk-form-secret-42'), 'the key is never sent back');
+
+  await newSessionWithConfig(listed.id);
+  await page.getByTestId('make-default').click();
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=config-select] option')]
+    .some((o) => o.textContent.startsWith('from-the-form') && o.textContent.endsWith('★')));
+  assert.equal((await host.api('GET', '/api/preferences')).json.default_config_id, listed.id);
+
+  page.once('dialog', (dialog) => dialog.accept('Renamed in the browser'));
+  await page.getByTestId('rename-session').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=session-title]').textContent === 'Renamed in the browser');
+  const renamedId = Number(await page.locator('[data-testid=session-item].active').getAttribute('data-session-id'));
+  await shot('08-renamed');
+
+  await page.getByTestId('delete-session').click();
+  await page.waitForFunction((id) => !document.querySelector(`[data-testid=session-item][data-session-id="${id}"]`), renamedId);
+  assert.equal((await host.api('GET', `/api/sessions/${renamedId}`)).status, 404);
+});
+
 test('the 4000-character limit is shown before sending', async () => {
   await page.getByTestId('input').fill('字'.repeat(4001));
   assert.equal(await page.getByTestId('counter').textContent(), '4001 / 4000');
@@ -162,5 +193,5 @@ test('the 4000-character limit is shown before sending', async () => {
   await page.getByTestId('input').fill('字'.repeat(4000));
   assert.equal(await page.getByTestId('send').isDisabled(), false);
   await page.getByTestId('input').fill('');
-  await shot('08-limit');
+  await shot('09-limit');
 });
