@@ -135,15 +135,16 @@ void Host::stop() {
   state_->completions->refuse_new();
   // 2. In-flight turns get the grace period to finish on their own.
   const auto grace_end = steady_clock::now() + milliseconds(state_->options.shutdown_grace_ms);
-  while (state_->chat->in_flight() > 0 && steady_clock::now() < grace_end)
-    std::this_thread::sleep_for(milliseconds(10));
-  // 3. Then they are stopped: each saves its partial reply and sends `error` shutting_down.
-  if (state_->chat->in_flight() > 0) {
-    log::app().warning(std::to_string(state_->chat->in_flight()) + " streams still running after the grace period; stopping them");
+  auto running = [&] { return state_->chat->in_flight() + state_->completions->in_flight(); };
+  while (running() > 0 && steady_clock::now() < grace_end) std::this_thread::sleep_for(milliseconds(10));
+  // 3. Then they are stopped: each ends with an `error` shutting_down, and a
+  //    chat turn saves its partial reply as interrupted.
+  if (running() > 0) {
+    log::app().warning(std::to_string(running()) + " streams still running after the grace period; stopping them");
     state_->chat->stop_in_flight();
+    state_->completions->stop_in_flight();
     const auto stop_end = steady_clock::now() + seconds(10);
-    while (state_->chat->in_flight() > 0 && steady_clock::now() < stop_end)
-      std::this_thread::sleep_for(milliseconds(10));
+    while (running() > 0 && steady_clock::now() < stop_end) std::this_thread::sleep_for(milliseconds(10));
   }
   // 4. Close what is left (idle keep-alive connections) and wait for the workers.
   state_->server->stopAll(true);

@@ -160,6 +160,7 @@ Json usage_json(const ChatOutcome& o) {
 }
 
 OpenAiError upstream_error(const ChatOutcome& o) {
+  if (o.error_code == "shutting_down") return {503, "server_error", o.error_code, o.error_message, ""};
   const bool timeout = o.error_code == "upstream_timeout";
   return {timeout ? 504 : 502, "upstream_error", o.error_code, o.error_message, ""};
 }

@@ -11,6 +11,22 @@
 
 namespace switchboard {
 
+namespace {
+
+// Passes a reply through, and stops it once the host is shutting down.
+class StoppableSink final : public ChatSink {
+ public:
+  StoppableSink(ChatSink& inner, const std::atomic<bool>& stopping) : inner_(inner), stopping_(stopping) {}
+  bool on_delta(std::string_view text) override { return !stopping_.load() && inner_.on_delta(text); }
+  bool alive() override { return !stopping_.load() && inner_.alive(); }
+
+ private:
+  ChatSink& inner_;
+  const std::atomic<bool>& stopping_;
+};
+
+}  // namespace
+
 CompletionService::CompletionService(const PluginRegistry& registry, ConfigService& configs)
     : registry_(registry), configs_(configs) {}
 
@@ -47,10 +63,18 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
   CompletionResult result;
   result.provider = config.record.provider;
   result.provider_model = call.model;
+  ++in_flight_;
   if (before_call) before_call();
   const auto started = std::chrono::steady_clock::now();
-  result.outcome = provider->chat(call, sink);
+  StoppableSink stoppable(sink, stopping_);
+  result.outcome = provider->chat(call, stoppable);
   result.provider_time = std::chrono::steady_clock::now() - started;
+  if (result.outcome.status == ChatStatus::Cancelled && stopping_.load()) {
+    result.outcome.status = ChatStatus::Error;
+    result.outcome.error_code = "shutting_down";
+    result.outcome.error_message = "the host shut down during the completion";
+  }
+  --in_flight_;
   return result;
 }
 

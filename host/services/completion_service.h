@@ -45,12 +45,18 @@ class CompletionService {
   Result<CompletionResult> complete(const CompletionRequest& request, ChatSink& sink,
                                     const std::function<void()>& before_call = {});
 
+  // Shutdown, as for chat turns: refuse new completions, then, after the
+  // grace period, stop running ones; they end with code shutting_down.
   void refuse_new() { refusing_.store(true); }
+  void stop_in_flight() { stopping_.store(true); }
+  int in_flight() const { return in_flight_.load(); }
 
  private:
   const PluginRegistry& registry_;
   ConfigService& configs_;
   std::atomic<bool> refusing_{false};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace switchboard

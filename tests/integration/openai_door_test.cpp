@@ -6,6 +6,7 @@
 #include "host_fixture.h"
 
 #include <regex>
+#include <thread>
 #include <sstream>
 
 namespace switchboard::testing {
@@ -177,6 +178,26 @@ TEST_F(OpenAiDoor, IsStatelessAndFeedsTheOverheadHistogram) {
   std::smatch count;
   ASSERT_TRUE(std::regex_search(m.body, count, std::regex("switchboard_openai_overhead_seconds_count ([0-9]+)")));
   EXPECT_GE(std::stoll(count[1].str()), 1);
+}
+
+class OpenAiDoorShortGrace : public OpenAiDoor {
+ protected:
+  void tune(HostOptions& o) const override { o.shutdown_grace_ms = 200; }
+};
+
+TEST_F(OpenAiDoorShortGrace, AStopEndsARunningStreamWithShuttingDownAndNoDone) {
+  ASSERT_EQ(post("/api/configs", R"({"name": "endless", "provider": "mock", "model_name": "mock-tokens", "options": {"tokens": 1000, "delay_ms": 20}})").status, 201);
+  SseClient sse(host_->port(), R"({"model": "endless", "stream": true, "messages": [{"role": "user", "content": "go"}]})",
+                "/v1/chat/completions");
+  ASSERT_EQ(sse.status(), 200);
+  ASSERT_TRUE(sse.next().has_value());  // the role chunk
+  ASSERT_TRUE(sse.next().has_value());  // a first delta
+  std::thread stopper([&] { host_->stop(); });
+  std::optional<SseClient::Event> last;
+  while (auto e = sse.next()) last = e;  // "[DONE]" would not parse as JSON and fail here
+  stopper.join();
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(last->data["error"]["code"], "shutting_down");
 }
 
 }  // namespace
