@@ -14,7 +14,10 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <iostream>
 
@@ -124,18 +127,36 @@ struct HttpClient::Pool {
     if (list.size() < 256) list.push_back(std::move(c));
   }
 
-  std::unique_ptr<Connection> open(const Url& u, const HttpSettings& s) {
+  // Connects without blocking so that a cancel is seen within 20 ms even
+  // against an address that never answers; TLS is then set up on the socket.
+  // Returns nullptr when `alive` turned false.
+  std::unique_ptr<Connection> open(const Url& u, const HttpSettings& s, const std::function<bool()>& alive) {
     auto c = std::make_unique<Connection>();
     const Poco::Timespan connect_timeout(static_cast<Poco::Timestamp::TimeDiff>(s.connect_timeout_ms) * 1000);
     try {
       const Poco::Net::SocketAddress address(u.host, u.port);
+      Poco::Net::StreamSocket tcp;
+      tcp.connectNB(address);
+      const auto deadline = Clock::now() + std::chrono::milliseconds(s.connect_timeout_ms);
+      for (;;) {
+        if (alive && !alive()) return nullptr;
+        if (Clock::now() >= deadline) throw Poco::TimeoutException();
+        if (tcp.poll(Poco::Timespan(0, 20000), Poco::Net::Socket::SELECT_WRITE | Poco::Net::Socket::SELECT_ERROR)) break;
+      }
+      int error = 0;
+      tcp.getOption(SOL_SOCKET, SO_ERROR, error);
+      if (error != 0) throw Poco::Net::NetException(std::strerror(error));
+      tcp.setBlocking(true);
+      tcp.setSendTimeout(connect_timeout);
+      tcp.setReceiveTimeout(connect_timeout);  // bounds the TLS handshake below
       if (u.scheme == "https") {
-        Poco::Net::SecureStreamSocket secure(context(s));
-        secure.setPeerHostName(u.host);
-        secure.connect(address, connect_timeout);
+        Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(tcp, u.host, context(s));
+        // attach() may leave the handshake to the first read or write; do it now, so
+        // a refused certificate is a connect failure and not a broken request.
+        secure.completeHandshake();
         c->socket = secure;
       } else {
-        c->socket.connect(address, connect_timeout);
+        c->socket = tcp;
       }
       c->socket.setNoDelay(true);
       // Reads wait at most 50 ms so a TLS record cut in the middle cannot hold
@@ -214,7 +235,12 @@ HttpResult HttpClient::perform(const HttpRequest& request, const HttpSettings& s
   for (int attempt = 0;; ++attempt) {
     auto conn = pool_->take(key);
     const bool pooled = conn != nullptr;
-    if (!conn) conn = pool_->open(request.url, settings);
+    if (!conn) conn = pool_->open(request.url, settings, alive);
+    if (!conn) {
+      HttpResult cancelled;
+      cancelled.cancelled = true;
+      return cancelled;
+    }
     Connection& c = *conn;
     HttpResult result;
     auto fail_closed = [&] { c.socket.close(); };

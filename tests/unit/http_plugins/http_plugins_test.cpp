@@ -9,6 +9,10 @@
 
 #include "host/plugins/loaded_provider.h"
 
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -190,6 +194,32 @@ TEST_P(HttpPlugin, StopsWithinOneHundredMillisecondsWhileTheUpstreamIsSilent) {
   const auto returned = Clock::now();
   stopper.join();
   EXPECT_EQ(out.status, ChatStatus::Cancelled);
+  EXPECT_LT(returned - stop_at, 100ms);
+}
+
+TEST_P(HttpPlugin, StopsWithinOneHundredMillisecondsWhileConnecting) {
+  // A loopback black hole: a listener whose accept queue is full drops new
+  // SYNs, so a connect to it hangs as it would to an address that never answers.
+  Poco::Net::ServerSocket full;
+  full.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true);
+  full.listen(1);
+  std::vector<Poco::Net::StreamSocket> fillers(4);
+  for (auto& f : fillers) f.connectNB(full.address());
+  std::this_thread::sleep_for(100ms);
+
+  Json cfg = config(fake_, {{"connect_timeout_ms", 20000}});
+  cfg["base_url"] = "http://127.0.0.1:" + std::to_string(full.address().port()) + (GetParam().ollama ? "" : "/v1");
+  Collect sink;
+  Clock::time_point stop_at;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(300ms);
+    stop_at = Clock::now();
+    sink.stop.store(true);
+  });
+  const auto out = chat(cfg, "fake-model", sink);
+  const auto returned = Clock::now();
+  stopper.join();
+  EXPECT_EQ(out.status, ChatStatus::Cancelled) << out.error_code << ": " << out.error_message;
   EXPECT_LT(returned - stop_at, 100ms);
 }
 
