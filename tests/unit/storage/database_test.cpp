@@ -4,6 +4,7 @@
 // schema untouched), the repositories' rules (unique names, foreign keys,
 // cascades, SET NULL), and concurrent write transactions without "database
 // is locked".
+#include "storage/conn.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
@@ -235,6 +236,15 @@ TEST_F(Storage, EightThreadsOfWriteTransactionsNeverLockEachOutOrLoseARow) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(raw_int("SELECT COUNT(*) FROM messages"), 1600);
+}
+
+TEST_F(Storage, OnePlaceholderHelperServesBothDialects) {
+  db_->read([](Conn& c) {
+    EXPECT_EQ(c.sql("SELECT a FROM t WHERE b = ? AND c = ?"), "SELECT a FROM t WHERE b = ? AND c = ?");
+    Conn postgres(c.session(), Dialect::PostgreSQL);
+    EXPECT_EQ(postgres.sql("SELECT a FROM t WHERE b = ? AND c = ? AND d = '?'"),
+              "SELECT a FROM t WHERE b = $1 AND c = $2 AND d = '?'");
+  });
 }
 
 }  // namespace
