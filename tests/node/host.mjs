@@ -22,10 +22,12 @@ export function freePort() {
   });
 }
 
-export async function startHost() {
+// `dir` keeps the database across starts (the caller removes it); by default
+// each host gets a fresh directory, removed when it stops.
+export async function startHost({ dir: keptDir } = {}) {
   const bin = process.env.SWITCHBOARD_BIN ?? path.join(repo, 'build', 'switchboard');
   const pluginDir = process.env.SWITCHBOARD_PLUGIN_DIR ?? path.join(repo, 'build', 'plugins');
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'switchboard-openai-'));
+  const dir = keptDir ?? mkdtempSync(path.join(os.tmpdir(), 'switchboard-node-'));
   const port = await freePort();
   const child = spawn(bin, [`--port=${port}`, `--db=${path.join(dir, 'test.db')}`,
     `--plugins=${path.join(repo, 'plugins.json')}`, `--plugin-dir=${pluginDir}`, '--log-level=warning'],
@@ -51,8 +53,13 @@ export async function startHost() {
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      rmSync(dir, { recursive: true, force: true });
+      if (!keptDir) rmSync(dir, { recursive: true, force: true });
       return child.exitCode;
+    },
+    // Dies as a crash would: no grace, nothing saved on the way out.
+    async kill() {
+      child.kill('SIGKILL');
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', r)));
     },
   };
 }
