@@ -48,8 +48,6 @@ std::string render_prometheus() {
   counter("switchboard_upstream_errors_total", "turns that ended with a provider error", r.upstream_errors);
   r.openai_overhead_seconds.render(out, "switchboard_openai_overhead_seconds",
                                    "time /v1/chat/completions spends outside the provider");
-  r.turn_overhead_seconds.render(out, "switchboard_turn_overhead_seconds",
-                                 "time a native chat turn spends outside the provider");
   r.request_seconds.render(out, "switchboard_http_request_seconds", "whole HTTP request time");
   return out;
 }

@@ -44,7 +44,6 @@ struct Registry {
   Counter streamed_tokens;
   Counter upstream_errors;
   Histogram openai_overhead_seconds;  // /v1: time outside the provider
-  Histogram turn_overhead_seconds;    // /api/chat*: time outside the provider
   Histogram request_seconds;          // every request, whole
 };
 

@@ -6,6 +6,7 @@
 #include "host/http/api_routes.h"
 #include "host/http/router.h"
 #include "host/http/sse_writer.h"
+#include "host/metrics.h"
 
 namespace switchboard::http {
 
@@ -53,6 +54,7 @@ class SseObserver final : public TurnObserver {
                     {"model", start.model}});
   }
   bool on_delta(std::string_view text) override {
+    metrics::global().streamed_tokens.add();
     return event("delta", {{"type", "delta"}, {"content", text}});
   }
   bool alive() override { return sse_.alive(); }
@@ -64,6 +66,11 @@ class SseObserver final : public TurnObserver {
   SseWriter sse_;
 };
 
+void count(const TurnResult& turn) {
+  metrics::global().chat_turns.add();
+  if (turn.assistant.status == "error") metrics::global().upstream_errors.add();
+}
+
 }  // namespace
 
 void register_chat_routes(Router& router, ApiContext& ctx) {
@@ -74,6 +81,7 @@ void register_chat_routes(Router& router, ApiContext& ctx) {
     const auto result = ctx.chat.chat_turn(request);
     if (!result) return send_service_error(ex, result.error());
     const TurnResult& turn = result.value();
+    count(turn);
     if (turn.error) {
       const Json body = {{"error",
                           {{"code", turn.error->code},
@@ -102,6 +110,7 @@ void register_chat_routes(Router& router, ApiContext& ctx) {
       return;
     }
     const TurnResult& turn = result.value();
+    count(turn);
     if (turn.error) {
       sse.event("error", {{"type", "error"},
                           {"code", turn.error->code},

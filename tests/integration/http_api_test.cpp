@@ -27,6 +27,13 @@ class HttpApi : public HostFixture {
     return Json::parse(r.body)["id"].get<std::int64_t>();
   }
 
+  // A counter's value from GET /metrics.
+  long long metric(const std::string& name) {
+    const std::string text = get("/metrics").body;
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1 : std::stoll(text.substr(at + name.size() + 2));
+  }
+
   std::size_t message_count(std::int64_t session) {
     return Json::parse(get("/api/sessions/" + std::to_string(session) + "/messages").body)["messages"].size();
   }
@@ -179,6 +186,7 @@ TEST_F(HttpApi, SessionsBelongToTheirOwner) {
 
 TEST_F(HttpApi, WholeChatReturnsBothMessagesWithTheirSnapshot) {
   const std::int64_t s = new_session();
+  const auto turns_before = metric("switchboard_chat_turns_total");
   const HttpReply r = post("/api/chat", "{\"session_id\": " + std::to_string(s) + ", \"user_message\": \"hello there\"}");
   ASSERT_EQ(r.status, 200) << r.body;
   const Json j = Json::parse(r.body);
@@ -192,6 +200,7 @@ TEST_F(HttpApi, WholeChatReturnsBothMessagesWithTheirSnapshot) {
   ASSERT_EQ(stored.size(), 2u);
   EXPECT_EQ(stored[0]["role"], "user");
   EXPECT_EQ(stored[1]["llm_model_name"], "mock-echo");
+  EXPECT_EQ(metric("switchboard_chat_turns_total"), turns_before + 1) << "/metrics counts the turn";
 }
 
 TEST_F(HttpApi, WholeChatUpstreamFailureIsA502WithTheSavedMessageId) {
