@@ -21,8 +21,12 @@ struct HostOptions {
   std::string manifest_path = "plugins.json";
   std::string plugin_dir;                     // "": manifest's plugin_dir, else <exe dir>/plugins
   // Each open connection holds one pool thread for as long as it streams
-  // (Poco serves a connection per thread), so the pool bounds concurrent streams.
-  int max_threads = 512;
+  // (Poco serves a connection per thread), so the pool bounds concurrent
+  // streams: 1,024 by default, the load the benchmark holds (1,000 slow
+  // streams at ~80 MB RSS; an idle thread's stack is reserved, not resident).
+  // Past that, up to max_queued connections wait for a thread; Poco drops
+  // the ones after that silently, so both stay generous.
+  int max_threads = 1024;
   int max_queued = 1024;
   int keep_alive_timeout_s = 5;               // idle keep-alive connections also hold threads
   std::size_t max_body_bytes = 1 << 20;

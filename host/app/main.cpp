@@ -39,7 +39,7 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
     value("db", "PATH", "SQLite database file (default switchboard.db)");
     value("plugins", "PATH", "plugin manifest (default plugins.json)");
     value("plugin-dir", "DIR", "where plugin libraries are (default: manifest's plugin_dir, else <exe dir>/plugins)");
-    value("max-threads", "N", "HTTP worker threads = max concurrent connections/streams (default 512)");
+    value("max-threads", "N", "HTTP worker threads = max concurrent connections/streams (default 1024)");
     value("max-queued", "N", "connections waiting for a worker before new ones are refused (default 1024)");
     value("max-body", "BYTES", "largest accepted request body (default 1048576)");
     value("sse-keepalive-ms", "MS", "send ': keep-alive' after this much silence in a stream (default 15000)");
