@@ -10,6 +10,10 @@
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -66,6 +70,40 @@ const std::vector<std::vector<const char*>> kMigrations = {
         " owner TEXT PRIMARY KEY,"
         " default_config_id BIGINT NULL REFERENCES llm_configs(id) ON DELETE SET NULL)",
     },
+    // 2: identity and secrets. Users and their API keys (stored as hashes),
+    // the audit trail, configs private to a user, and secret option fields
+    // kept apart from the readable options, bound to the origin they were
+    // entered for. Plain-text keys of version 1 are sealed by the host at start.
+    {
+        "CREATE TABLE users ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " name TEXT NOT NULL UNIQUE,"
+        " role TEXT NOT NULL,"
+        " created_at BIGINT NOT NULL)",
+        "CREATE TABLE api_keys ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL DEFAULT '',"
+        " prefix TEXT NOT NULL,"
+        " hash TEXT NOT NULL UNIQUE,"
+        " created_at BIGINT NOT NULL,"
+        " expires_at BIGINT NULL,"
+        " last_used_at BIGINT NULL,"
+        " revoked_at BIGINT NULL)",
+        "CREATE INDEX api_keys_prefix ON api_keys(prefix)",
+        "CREATE INDEX api_keys_user ON api_keys(user_id)",
+        "CREATE TABLE audit_log ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " at BIGINT NOT NULL,"
+        " actor_user_id BIGINT NULL,"
+        " actor_name TEXT NOT NULL,"
+        " action TEXT NOT NULL,"
+        " target TEXT NOT NULL,"
+        " detail TEXT NOT NULL DEFAULT '')",
+        "ALTER TABLE llm_configs ADD COLUMN owner_user_id BIGINT NULL REFERENCES users(id) ON DELETE CASCADE",
+        "ALTER TABLE llm_configs ADD COLUMN secret_options TEXT NULL",
+        "ALTER TABLE llm_configs ADD COLUMN secret_origin TEXT NOT NULL DEFAULT ''",
+    },
 };
 
 void register_sqlite_once() {
@@ -74,6 +112,18 @@ void register_sqlite_once() {
 }
 
 void exec(Poco::Data::Session& s, const std::string& sql) { s << sql, now; }
+
+// The database holds conversations and sealed keys: only its owner may read
+// it. The file is created 0600 before SQLite opens it (SQLite gives its -wal
+// and -shm files the mode of the database), and an older, wider file is narrowed.
+void restrict_file_mode(const std::string& path) {
+  if (path.empty() || path == ":memory:") return;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;  // SQLite reports the real problem when it opens the file
+  ::fchmod(fd, 0600);
+  ::close(fd);
+  for (const char* suffix : {"-wal", "-shm"}) ::chmod((path + suffix).c_str(), 0600);
+}
 
 }  // namespace
 
@@ -119,6 +169,9 @@ struct Database::Impl {
     exec(*s, "PRAGMA journal_mode = WAL");
     exec(*s, "PRAGMA synchronous = NORMAL");
     exec(*s, "PRAGMA busy_timeout = 10000");
+    // Overwritten and deleted content (a key before it was sealed, a revoked
+    // key's row) is zeroed on disk rather than left in free pages.
+    exec(*s, "PRAGMA secure_delete = ON");
     return s;
   }
 
@@ -147,6 +200,7 @@ int Database::latest_schema_version() { return static_cast<int>(kMigrations.size
 
 std::unique_ptr<Database> Database::open_sqlite(const std::string& path) {
   register_sqlite_once();
+  restrict_file_mode(path);
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   std::unique_ptr<Database> db(new Database(std::move(impl)));

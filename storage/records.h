@@ -16,8 +16,15 @@ struct LlmConfig {
   std::string provider;
   std::string model_name;
   std::string base_url;
-  std::optional<std::string> api_key;  // stored for the provider; never returned by the API
-  std::string options_json = "{}";
+  // Secrets are sealed (encrypted) by the host before they reach storage:
+  // api_key and secret_options hold ciphertext, never a plain key.
+  std::optional<std::string> api_key;         // sealed; never returned by the API
+  std::string options_json = "{}";            // the non-secret options only
+  // The secret option fields as JSON, each value sealed on its own (the
+  // names are not secret): {"api_key": "sb1:…", "headers": {"Authorization": "sb1:…"}}.
+  std::optional<std::string> secret_options;
+  std::string secret_origin;                  // scheme://host:port the secrets were entered for
+  std::optional<std::int64_t> owner_user_id;  // set: a user's private config; none: shared
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 };
@@ -47,6 +54,36 @@ struct Message {
   std::string error_code;
   std::string error_message;
   std::int64_t created_at_ms = 0;
+};
+
+struct User {
+  std::int64_t id = 0;
+  std::string name;
+  std::string role;  // "admin" or "user"
+  std::int64_t created_at_ms = 0;
+};
+
+// An API key as stored: its SHA-256, never the key itself.
+struct ApiKey {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string name;
+  std::string prefix;  // the key's first characters: identifies it, reveals nothing
+  std::string hash;    // hex SHA-256 of the whole key
+  std::int64_t created_at_ms = 0;
+  std::optional<std::int64_t> expires_at_ms;
+  std::optional<std::int64_t> last_used_at_ms;
+  std::optional<std::int64_t> revoked_at_ms;
+};
+
+struct AuditEntry {
+  std::int64_t id = 0;
+  std::int64_t at_ms = 0;
+  std::optional<std::int64_t> actor_user_id;
+  std::string actor_name;
+  std::string action;  // e.g. "user.create", "key.revoke", "config.update"
+  std::string target;  // e.g. "user 3 (alice)"
+  std::string detail;  // what changed, never a secret
 };
 
 }  // namespace switchboard::storage

@@ -11,6 +11,8 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
+#include <algorithm>
+
 namespace switchboard::storage {
 
 using namespace Poco::Data::Keywords;
@@ -20,7 +22,9 @@ using Poco::Data::Statement;
 namespace {
 
 constexpr const char* kConfigColumns =
-    "c.id, c.name, c.provider, c.model_name, c.base_url, c.api_key, c.options_json, c.created_at, c.updated_at";
+    "c.id, c.name, c.provider, c.model_name, c.base_url, c.api_key, c.options_json, c.created_at, c.updated_at, "
+    "c.secret_options, c.secret_origin, c.owner_user_id";
+constexpr std::size_t kConfigColumnCount = 12;
 constexpr const char* kSessionColumns = "s.id, s.title, s.config_id, s.owner, s.created_at, s.updated_at";
 constexpr const char* kMessageColumns =
     "id, session_id, role, content, status, llm_provider, llm_model_name, config_id, prompt_tokens, "
@@ -45,6 +49,9 @@ LlmConfig config_at(const RecordSet& rs, std::size_t row, std::size_t first = 0)
   if (c.options_json.empty()) c.options_json = "{}";
   c.created_at_ms = int_at(rs, first + 7, row);
   c.updated_at_ms = int_at(rs, first + 8, row);
+  if (!rs.isNull(first + 9, row)) c.secret_options = str_at(rs, first + 9, row);
+  c.secret_origin = str_at(rs, first + 10, row);
+  if (!rs.isNull(first + 11, row)) c.owner_user_id = int_at(rs, first + 11, row);
   return c;
 }
 
@@ -58,6 +65,7 @@ Session session_at(const RecordSet& rs, std::size_t row) {
   s.created_at_ms = int_at(rs, 4, row);
   s.updated_at_ms = int_at(rs, 5, row);
   if (!rs.isNull(6, row)) s.config = config_at(rs, row, 6);
+  static_assert(kConfigColumnCount == 12, "session_at reads the config columns after the session's six");
   return s;
 }
 
@@ -133,11 +141,16 @@ std::int64_t insert(Conn& c, const LlmConfig& config) {
   v.created_at_ms = v.updated_at_ms = now_ms();
   Poco::Nullable<std::string> key;
   if (v.api_key) key = *v.api_key;
+  Poco::Nullable<std::string> secrets;
+  if (v.secret_options) secrets = *v.secret_options;
+  Poco::Nullable<Poco::Int64> owner;
+  if (v.owner_user_id) owner = *v.owner_user_id;
   Poco::Int64 created = v.created_at_ms, updated = v.updated_at_ms;
-  c.session() << c.sql("INSERT INTO llm_configs (name, provider, model_name, base_url, api_key, options_json, created_at, updated_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+  c.session() << c.sql("INSERT INTO llm_configs (name, provider, model_name, base_url, api_key, options_json, created_at, "
+                       "updated_at, secret_options, secret_origin, owner_user_id) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       use(v.name), use(v.provider), use(v.model_name), use(v.base_url), use(key), use(v.options_json), use(created),
-      use(updated), now;
+      use(updated), use(secrets), use(v.secret_origin), use(owner), now;
   return last_id(c);
 }
 
@@ -145,12 +158,15 @@ bool update(Conn& c, const LlmConfig& config) {
   LlmConfig v = config;
   Poco::Nullable<std::string> key;
   if (v.api_key) key = *v.api_key;
-  Poco::Int64 updated = now_ms(), id = v.id;
+  Poco::Nullable<std::string> secrets;
+  if (v.secret_options) secrets = *v.secret_options;
+  // Never backwards, and always forwards: the resolved-config cache keys on it.
+  Poco::Int64 updated = std::max(now_ms(), v.updated_at_ms + 1), id = v.id;
   Statement st(c.session());
   st << c.sql("UPDATE llm_configs SET name = ?, provider = ?, model_name = ?, base_url = ?, api_key = ?, "
-              "options_json = ?, updated_at = ? WHERE id = ?"),
+              "options_json = ?, updated_at = ?, secret_options = ?, secret_origin = ? WHERE id = ?"),
       use(v.name), use(v.provider), use(v.model_name), use(v.base_url), use(key), use(v.options_json), use(updated),
-      use(id);
+      use(secrets), use(v.secret_origin), use(id);
   return st.execute() > 0;
 }
 
@@ -172,6 +188,33 @@ bool any(Conn& c) {
   Statement st(c.session());
   st << "SELECT COUNT(*) FROM llm_configs";
   return scalar(st) > 0;
+}
+
+std::vector<LlmConfig> list_visible(Conn& c, std::int64_t user_id) {
+  Poco::Int64 who = user_id;
+  Statement st(c.session());
+  st << c.sql(std::string("SELECT ") + kConfigColumns +
+              " FROM llm_configs c WHERE c.owner_user_id IS NULL OR c.owner_user_id = ? ORDER BY c.id"),
+      use(who);
+  st.execute();
+  RecordSet rs(st);
+  std::vector<LlmConfig> out;
+  for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(config_at(rs, r));
+  return out;
+}
+
+std::vector<LlmConfig> list_unsealed(Conn& c, const std::string& sealed_prefix) {
+  std::string like = sealed_prefix + "%";
+  Statement st(c.session());
+  st << c.sql(std::string("SELECT ") + kConfigColumns +
+              " FROM llm_configs c WHERE (c.api_key IS NOT NULL AND c.api_key <> '' AND c.api_key NOT LIKE ?)"
+              " OR c.secret_origin = '' ORDER BY c.id"),
+      use(like);
+  st.execute();
+  RecordSet rs(st);
+  std::vector<LlmConfig> out;
+  for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(config_at(rs, r));
+  return out;
 }
 
 }  // namespace configs
@@ -348,5 +391,220 @@ void clear_default_config(Conn& c, const std::string& owner) {
 }
 
 }  // namespace preferences
+
+// --- users ---------------------------------------------------------------------
+
+namespace users {
+
+namespace {
+User user_at(const RecordSet& rs, std::size_t row) {
+  return {int_at(rs, 0, row), str_at(rs, 1, row), str_at(rs, 2, row), int_at(rs, 3, row)};
+}
+std::vector<User> select_users(Statement& st) {
+  st.execute();
+  RecordSet rs(st);
+  std::vector<User> out;
+  for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(user_at(rs, r));
+  return out;
+}
+constexpr const char* kUserColumns = "id, name, role, created_at";
+}  // namespace
+
+std::int64_t insert(Conn& c, const User& user) {
+  User v = user;
+  Poco::Int64 at = now_ms();
+  c.session() << c.sql("INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)"), use(v.name), use(v.role),
+      use(at), now;
+  return last_id(c);
+}
+
+std::optional<User> find(Conn& c, std::int64_t id) {
+  Poco::Int64 key = id;
+  Statement st(c.session());
+  st << c.sql(std::string("SELECT ") + kUserColumns + " FROM users WHERE id = ?"), use(key);
+  auto found = select_users(st);
+  if (found.empty()) return std::nullopt;
+  return found.front();
+}
+
+std::optional<User> find_by_name(Conn& c, const std::string& name) {
+  std::string key = name;
+  Statement st(c.session());
+  st << c.sql(std::string("SELECT ") + kUserColumns + " FROM users WHERE name = ?"), use(key);
+  auto found = select_users(st);
+  if (found.empty()) return std::nullopt;
+  return found.front();
+}
+
+std::vector<User> list(Conn& c) {
+  Statement st(c.session());
+  st << std::string("SELECT ") + kUserColumns + " FROM users ORDER BY id";
+  return select_users(st);
+}
+
+std::int64_t count(Conn& c) {
+  Statement st(c.session());
+  st << "SELECT COUNT(*) FROM users";
+  return scalar(st);
+}
+
+bool remove(Conn& c, std::int64_t id) {
+  Poco::Int64 key = id;
+  std::string owner = std::to_string(id);
+  // Sessions first (their messages cascade): they may use the user's private
+  // configs, which go with the user row, as do the keys.
+  c.session() << c.sql("DELETE FROM sessions WHERE owner = ?"), use(owner), now;
+  c.session() << c.sql("DELETE FROM preferences WHERE owner = ?"), use(owner), now;
+  Statement st(c.session());
+  st << c.sql("DELETE FROM users WHERE id = ?"), use(key);
+  return st.execute() > 0;
+}
+
+std::int64_t adopt_ownerless(Conn& c, std::int64_t user_id) {
+  std::string owner = std::to_string(user_id);
+  const std::string not_a_user = " NOT IN (SELECT CAST(id AS TEXT) FROM users)";
+  Statement st(c.session());
+  st << c.sql("UPDATE sessions SET owner = ? WHERE owner" + not_a_user), use(owner);
+  const std::int64_t moved = static_cast<std::int64_t>(st.execute());
+  // One preference per owner: the adopting user keeps the one of "default"
+  // (the owner every request had before identities), the others go.
+  c.session() << c.sql("DELETE FROM preferences WHERE owner <> 'default' AND owner" + not_a_user), now;
+  c.session() << c.sql("UPDATE preferences SET owner = ? WHERE owner = 'default' AND NOT EXISTS "
+                       "(SELECT 1 FROM preferences p WHERE p.owner = ?)"),
+      use(owner), use(owner), now;
+  c.session() << c.sql("DELETE FROM preferences WHERE owner" + not_a_user), now;
+  return moved;
+}
+
+}  // namespace users
+
+// --- api keys ------------------------------------------------------------------
+
+namespace api_keys {
+
+namespace {
+constexpr const char* kKeyColumns =
+    "id, user_id, name, prefix, hash, created_at, expires_at, last_used_at, revoked_at";
+
+std::optional<std::int64_t> opt_int_at(const RecordSet& rs, std::size_t col, std::size_t row) {
+  if (rs.isNull(col, row)) return std::nullopt;
+  return int_at(rs, col, row);
+}
+
+std::vector<ApiKey> select_keys(Statement& st) {
+  st.execute();
+  RecordSet rs(st);
+  std::vector<ApiKey> out;
+  for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+    ApiKey k;
+    k.id = int_at(rs, 0, r);
+    k.user_id = int_at(rs, 1, r);
+    k.name = str_at(rs, 2, r);
+    k.prefix = str_at(rs, 3, r);
+    k.hash = str_at(rs, 4, r);
+    k.created_at_ms = int_at(rs, 5, r);
+    k.expires_at_ms = opt_int_at(rs, 6, r);
+    k.last_used_at_ms = opt_int_at(rs, 7, r);
+    k.revoked_at_ms = opt_int_at(rs, 8, r);
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+}  // namespace
+
+std::int64_t insert(Conn& c, const ApiKey& key) {
+  ApiKey v = key;
+  Poco::Int64 user = v.user_id, at = now_ms();
+  Poco::Nullable<Poco::Int64> expires;
+  if (v.expires_at_ms) expires = *v.expires_at_ms;
+  c.session() << c.sql("INSERT INTO api_keys (user_id, name, prefix, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"),
+      use(user), use(v.name), use(v.prefix), use(v.hash), use(at), use(expires), now;
+  return last_id(c);
+}
+
+std::optional<ApiKey> find(Conn& c, std::int64_t id) {
+  Poco::Int64 key = id;
+  Statement st(c.session());
+  st << c.sql(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE id = ?"), use(key);
+  auto found = select_keys(st);
+  if (found.empty()) return std::nullopt;
+  return found.front();
+}
+
+std::vector<ApiKey> find_by_prefix(Conn& c, const std::string& prefix) {
+  std::string key = prefix;
+  Statement st(c.session());
+  st << c.sql(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE prefix = ?"), use(key);
+  return select_keys(st);
+}
+
+std::vector<ApiKey> list(Conn& c, std::optional<std::int64_t> user_id) {
+  Statement st(c.session());
+  Poco::Int64 who = user_id.value_or(0);
+  if (user_id)
+    st << c.sql(std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE user_id = ? ORDER BY id"), use(who);
+  else
+    st << std::string("SELECT ") + kKeyColumns + " FROM api_keys ORDER BY id";
+  return select_keys(st);
+}
+
+bool revoke(Conn& c, std::int64_t id, std::int64_t at_ms) {
+  Poco::Int64 key = id, at = at_ms;
+  Statement st(c.session());
+  st << c.sql("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"), use(at), use(key);
+  return st.execute() > 0;
+}
+
+void touch(Conn& c, std::int64_t id, std::int64_t at_ms) {
+  Poco::Int64 key = id, at = at_ms;
+  c.session() << c.sql("UPDATE api_keys SET last_used_at = ? WHERE id = ?"), use(at), use(key), now;
+}
+
+}  // namespace api_keys
+
+// --- audit ---------------------------------------------------------------------
+
+namespace audit {
+
+void record(Conn& c, const AuditEntry& entry) {
+  AuditEntry v = entry;
+  Poco::Int64 at = v.at_ms != 0 ? v.at_ms : now_ms();
+  Poco::Nullable<Poco::Int64> actor;
+  if (v.actor_user_id) actor = *v.actor_user_id;
+  c.session() << c.sql("INSERT INTO audit_log (at, actor_user_id, actor_name, action, target, detail) "
+                       "VALUES (?, ?, ?, ?, ?, ?)"),
+      use(at), use(actor), use(v.actor_name), use(v.action), use(v.target), use(v.detail), now;
+}
+
+std::vector<AuditEntry> list(Conn& c, std::int64_t limit, std::int64_t offset) {
+  Poco::Int64 lim = limit, off = offset;
+  Statement st(c.session());
+  st << c.sql("SELECT id, at, actor_user_id, actor_name, action, target, detail FROM audit_log "
+              "ORDER BY id DESC LIMIT ? OFFSET ?"),
+      use(lim), use(off);
+  st.execute();
+  RecordSet rs(st);
+  std::vector<AuditEntry> out;
+  for (std::size_t r = 0; r < rs.rowCount(); ++r) {
+    AuditEntry e;
+    e.id = int_at(rs, 0, r);
+    e.at_ms = int_at(rs, 1, r);
+    if (!rs.isNull(2, r)) e.actor_user_id = int_at(rs, 2, r);
+    e.actor_name = str_at(rs, 3, r);
+    e.action = str_at(rs, 4, r);
+    e.target = str_at(rs, 5, r);
+    e.detail = str_at(rs, 6, r);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::int64_t count(Conn& c) {
+  Statement st(c.session());
+  st << "SELECT COUNT(*) FROM audit_log";
+  return scalar(st);
+}
+
+}  // namespace audit
 
 }  // namespace switchboard::storage

@@ -23,6 +23,10 @@ bool update(Conn& c, const LlmConfig& config);
 bool remove(Conn& c, std::int64_t id);
 std::int64_t count_sessions_using(Conn& c, std::int64_t id);
 bool any(Conn& c);
+// Shared configs plus those private to `user_id`.
+std::vector<LlmConfig> list_visible(Conn& c, std::int64_t user_id);
+// Configs whose secrets are still stored in plain text (from before sealing).
+std::vector<LlmConfig> list_unsealed(Conn& c, const std::string& sealed_prefix);
 }  // namespace configs
 
 namespace sessions {
@@ -52,5 +56,36 @@ std::optional<std::int64_t> default_config(Conn& c, const std::string& owner);
 void set_default_config(Conn& c, const std::string& owner, std::int64_t config_id);
 void clear_default_config(Conn& c, const std::string& owner);
 }  // namespace preferences
+
+namespace users {
+std::int64_t insert(Conn& c, const User& user);  // sets created_at; returns the id
+std::optional<User> find(Conn& c, std::int64_t id);
+std::optional<User> find_by_name(Conn& c, const std::string& name);
+std::vector<User> list(Conn& c);
+std::int64_t count(Conn& c);
+// Removes the user with everything that is theirs: keys, sessions (and their
+// messages), preferences and private configs.
+bool remove(Conn& c, std::int64_t id);
+// Sessions of owners that are no user (from before users existed) are given
+// to `user_id`, with the preference of the old "default" owner; returns how
+// many sessions moved.
+std::int64_t adopt_ownerless(Conn& c, std::int64_t user_id);
+}  // namespace users
+
+namespace api_keys {
+std::int64_t insert(Conn& c, const ApiKey& key);  // sets created_at; returns the id
+std::optional<ApiKey> find(Conn& c, std::int64_t id);
+// Keys whose prefix matches (usually one), revoked ones included.
+std::vector<ApiKey> find_by_prefix(Conn& c, const std::string& prefix);
+std::vector<ApiKey> list(Conn& c, std::optional<std::int64_t> user_id);  // all when none
+bool revoke(Conn& c, std::int64_t id, std::int64_t at_ms);
+void touch(Conn& c, std::int64_t id, std::int64_t at_ms);
+}  // namespace api_keys
+
+namespace audit {
+void record(Conn& c, const AuditEntry& entry);  // sets at_ms when 0
+std::vector<AuditEntry> list(Conn& c, std::int64_t limit, std::int64_t offset);  // newest first
+std::int64_t count(Conn& c);
+}  // namespace audit
 
 }  // namespace switchboard::storage

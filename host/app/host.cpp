@@ -9,7 +9,9 @@
 #include "host/http/web_assets.h"
 #include "host/log.h"
 #include "host/plugins/plugin_registry.h"
+#include "host/services/auth_service.h"
 #include "host/services/chat_service.h"
+#include "host/services/crypto.h"
 #include "host/services/completion_service.h"
 #include "host/services/config_service.h"
 #include "host/services/session_service.h"
@@ -23,6 +25,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -32,6 +35,9 @@ struct Host::State {
   HostOptions options;
   std::shared_ptr<PluginRegistry> registry;
   std::unique_ptr<storage::Database> db;
+  std::optional<crypto::SecretBox> secrets;
+  std::unique_ptr<AuthService> auth;
+  FirstStart first_start;
   std::unique_ptr<ConfigService> configs;
   std::unique_ptr<SessionService> sessions;
   std::unique_ptr<ChatService> chat;
@@ -57,6 +63,10 @@ std::filesystem::path resolve_plugin_dir(const HostOptions& options, const Manif
   return ec ? std::filesystem::path("plugins") : exe.parent_path() / "plugins";
 }
 
+std::string beside_database(const HostOptions& o, const char* name) {
+  return (std::filesystem::path(o.db_path).parent_path() / name).string();
+}
+
 }  // namespace
 
 Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
@@ -76,8 +86,20 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
       log::plugins().error("plugin " + r.name + " not loaded: " + r.error);
   }
 
+  if (state_->options.admin_key_file.empty())
+    state_->options.admin_key_file = beside_database(o, "switchboard-admin.key");
+  if (state_->options.secret_key_file.empty())
+    state_->options.secret_key_file = beside_database(o, "switchboard-secret.key");
+  std::string key_source;
+  state_->secrets = crypto::SecretBox::load(o.secret_key_file, key_source);
+  log::app().information("provider secrets are sealed under the master key from " + key_source);
+
   state_->db = storage::Database::open_sqlite(o.db_path);
-  state_->configs = std::make_unique<ConfigService>(*state_->db, *state_->registry);
+  state_->auth = std::make_unique<AuthService>(*state_->db);
+  ConfigPolicy policy;
+  policy.allow_user_configs = o.allow_user_configs;
+  policy.allowed_key_env.insert(o.allow_key_env.begin(), o.allow_key_env.end());
+  state_->configs = std::make_unique<ConfigService>(*state_->db, *state_->registry, *state_->secrets, policy);
   state_->sessions = std::make_unique<SessionService>(*state_->db, *state_->configs);
   state_->chat = std::make_unique<ChatService>(*state_->db, *state_->registry, *state_->configs);
   state_->completions = std::make_unique<CompletionService>(*state_->registry, *state_->configs);
@@ -90,12 +112,23 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   const auto seeded = state_->configs->ensure_first_config(manifest.default_config_json);
   if (!seeded) throw std::runtime_error("cannot create the first-start config: " + seeded.error().message);
   if (seeded.value()) log::app().information("first start: created the default LLM config from plugins.json");
+  const auto sealed = state_->configs->seal_plaintext_secrets();
+  if (!sealed) throw std::runtime_error("cannot seal stored secrets: " + sealed.error().message);
+  if (sealed.value() > 0)
+    log::app().information("sealed the plain-text secrets of " + std::to_string(sealed.value()) + " LLM configs");
+  auto admin = state_->auth->ensure_admin(o.admin_key_file);
+  if (!admin) throw std::runtime_error("cannot create the first admin: " + admin.error().message);
+  state_->first_start = std::move(admin.value());
 
   state_->api = std::make_unique<http::ApiContext>(http::ApiContext{
-      *state_->registry, *state_->configs, *state_->sessions, *state_->chat, o.max_body_bytes,
+      *state_->registry, *state_->configs, *state_->sessions, *state_->chat, *state_->auth, o.max_body_bytes,
       o.sse_keepalive_ms});
+  state_->router.set_authenticator([auth = state_->auth.get()](std::string_view bearer) {
+    return auth->authenticate(bearer);
+  });
   http::register_api_routes(state_->router, *state_->api);
   http::register_chat_routes(state_->router, *state_->api);
+  http::register_trust_routes(state_->router, *state_->api);
   http::register_openai_routes(state_->router, *state_->api, *state_->completions);
   http::register_metrics_routes(state_->router);
   http::register_web_routes(state_->router);
@@ -124,6 +157,18 @@ void Host::start() {
                                                            *state_->pool, socket, params);
   state_->server->start();
   log::app().information("listening on " + o.bind + ":" + std::to_string(state_->port));
+  // How a person gets in. The key rides in the URL's fragment, which a
+  // browser never sends to a server, and only on the start that made it.
+  const std::string page = "http://" + (o.bind == "0.0.0.0" ? std::string("127.0.0.1") : o.bind) + ":" +
+                           std::to_string(state_->port) + "/";
+  FirstStart& first = state_->first_start;
+  if (first.created_admin && !first.key_from_file) {
+    log::app().information("first start: created the admin user; its API key is in " + first.key_file);
+    log::app().information("sign in to the chat page: " + page + "#key=" + first.admin_key);
+  } else {
+    log::app().information("chat page: " + page + " (sign in with an API key; the admin's is in " + first.key_file + ")");
+  }
+  first.admin_key.clear();
 }
 
 void Host::stop() {
@@ -156,5 +201,13 @@ void Host::stop() {
 std::uint16_t Host::port() const { return state_->port; }
 const HostOptions& Host::options() const { return state_->options; }
 const PluginRegistry& Host::registry() const { return *state_->registry; }
+const std::string& Host::admin_key_file() const { return state_->options.admin_key_file; }
+const std::string& Host::secret_key_file() const { return state_->options.secret_key_file; }
+
+std::vector<std::tuple<std::string, std::string, std::string>> Host::routes() const {
+  std::vector<std::tuple<std::string, std::string, std::string>> out;
+  for (const auto& r : state_->router.routes()) out.emplace_back(r.method, r.pattern, http::access_name(r.access));
+  return out;
+}
 
 }  // namespace switchboard

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <vector>
 
 namespace switchboard {
 
@@ -32,6 +34,16 @@ struct HostOptions {
   std::size_t max_body_bytes = 1 << 20;
   int sse_keepalive_ms = 15000;               // ": keep-alive" comment after this much silence
   int shutdown_grace_ms = 3000;               // in-flight streams get this long on SIGTERM
+
+  // Trust. The first start creates the admin and writes its key here (0600);
+  // a file already there at first start provisions that key instead.
+  // "": switchboard-admin.key beside the database.
+  std::string admin_key_file;
+  // The master key that seals provider secrets at rest (AES-256-GCM), created
+  // 0600 when missing; SWITCHBOARD_SECRET_KEY overrides it. "": beside the database.
+  std::string secret_key_file;
+  bool allow_user_configs = false;            // users may create private configs
+  std::vector<std::string> allow_key_env;     // env variables configs may name (default none)
 };
 
 class Host {
@@ -49,6 +61,11 @@ class Host {
   std::uint16_t port() const;
   const HostOptions& options() const;
   const PluginRegistry& registry() const;
+  // Every route with its authorization decision (for the tests that walk them).
+  std::vector<std::tuple<std::string, std::string, std::string>> routes() const;
+  // Where the admin key and the master key are, after defaults were applied.
+  const std::string& admin_key_file() const;
+  const std::string& secret_key_file() const;
 
  private:
   struct State;

@@ -10,6 +10,7 @@
 #include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
 #include <Poco/PatternFormatter.h>
+#include <Poco/StringTokenizer.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
@@ -45,6 +46,19 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
     value("sse-keepalive-ms", "MS", "send ': keep-alive' after this much silence in a stream (default 15000)");
     value("shutdown-grace-ms", "MS", "how long in-flight streams may finish on SIGTERM (default 3000)");
     value("log-level", "LEVEL", "error, warning, information (default) or debug");
+    value("admin-key-file", "PATH",
+          "first start: the admin's API key is written here (0600), or read from here when the file exists "
+          "(default: switchboard-admin.key beside the database)");
+    value("secret-key-file", "PATH",
+          "master key sealing provider secrets at rest, created 0600 when missing; SWITCHBOARD_SECRET_KEY "
+          "overrides it (default: switchboard-secret.key beside the database)");
+    value("allow-key-env", "LIST",
+          "comma-separated environment variables a config may name in api_key_env, e.g. OPENAI_API_KEY "
+          "(default: none)");
+    options.addOption(Poco::Util::Option("allow-user-configs", "", "users (not only admins) may create private LLM configs")
+                          .required(false)
+                          .repeatable(false)
+                          .binding("switchboard.allow-user-configs"));
   }
 
   void on_help(const std::string&, const std::string&) {
@@ -76,6 +90,12 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
     o.max_body_bytes = static_cast<std::size_t>(c.getInt64("switchboard.max-body", static_cast<Poco::Int64>(o.max_body_bytes)));
     o.sse_keepalive_ms = c.getInt("switchboard.sse-keepalive-ms", o.sse_keepalive_ms);
     o.shutdown_grace_ms = c.getInt("switchboard.shutdown-grace-ms", o.shutdown_grace_ms);
+    o.admin_key_file = c.getString("switchboard.admin-key-file", o.admin_key_file);
+    o.secret_key_file = c.getString("switchboard.secret-key-file", o.secret_key_file);
+    o.allow_user_configs = c.has("switchboard.allow-user-configs");
+    for (const auto& name : Poco::StringTokenizer(c.getString("switchboard.allow-key-env", ""), ",",
+                                                  Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY))
+      o.allow_key_env.push_back(name);
 
     try {
       switchboard::Host host(o);

@@ -7,6 +7,7 @@
 #include "host/log.h"
 
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/URI.h>
 
 #include <cmath>
 #include <limits>
@@ -75,20 +76,29 @@ std::int64_t path_id(const std::string& segment, const std::string& what) {
   return id;
 }
 
-std::string owner_of(Exchange& ex) {
-  const std::string owner = ex.request.get("X-Switchboard-User", "default");
-  if (owner.empty() || owner.size() > 64) throw bad_field("user", "X-Switchboard-User must be 1..64 characters");
-  for (char c : owner) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.' || c == '@';
-    if (!ok) throw bad_field("user", "X-Switchboard-User may hold only letters, digits and _-.@");
+std::int64_t query_int(const std::string& query, const std::string& key, std::int64_t fallback) {
+  Poco::URI uri("/?" + query);
+  for (const auto& [k, v] : uri.getQueryParameters()) {
+    if (k != key) continue;
+    if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos)
+      throw HttpError{400, "invalid_" + key, key + " must be a non-negative integer"};
+    return std::stoll(v);
   }
-  return owner;
+  return fallback;
+}
+
+const Caller& caller_of(const Exchange& ex) {
+  // The router authenticates every non-public route before its handler runs;
+  // a handler asking on a public route is a bug.
+  if (!ex.caller) throw std::logic_error("caller_of on a route without authentication: " + ex.path);
+  return *ex.caller;
 }
 
 int status_for(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::InvalidArgument: return 400;
+    case ErrorKind::Unauthenticated: return 401;
+    case ErrorKind::PermissionDenied: return 403;
     case ErrorKind::NotFound: return 404;
     case ErrorKind::Conflict: return 409;
     case ErrorKind::Unavailable: return 503;
@@ -121,6 +131,8 @@ Json to_json(const ConfigInfo& c) {
           {"base_url", c.base_url},
           {"options", options},
           {"has_api_key", c.has_api_key},
+          {"secret_fields", c.secret_fields},
+          {"shared", c.shared},
           {"created_at_ms", c.created_at_ms},
           {"updated_at_ms", c.updated_at_ms}};
 }

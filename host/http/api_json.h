@@ -31,8 +31,10 @@ std::optional<std::int64_t> opt_int(const Json& object, const std::string& key);
 std::optional<double> opt_number(const Json& object, const std::string& key);
 // An id from a path segment: a positive integer, else 400 naming `what`.
 std::int64_t path_id(const std::string& segment, const std::string& what);
-// The caller: the X-Switchboard-User header, or "default".
-std::string owner_of(Exchange& ex);
+// An integer from the query string, e.g. limit=50; 400 naming `key` when malformed.
+std::int64_t query_int(const std::string& query, const std::string& key, std::int64_t fallback);
+// The authenticated caller of a non-public route.
+const Caller& caller_of(const Exchange& ex);
 
 int status_for(ErrorKind kind);
 // Sends a service error; Internal errors are logged in full and answered generically.

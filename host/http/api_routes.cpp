@@ -11,7 +11,6 @@
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/URI.h>
 
 namespace switchboard::http {
 
@@ -55,107 +54,98 @@ ConfigInput config_input(const Json& body) {
   return in;
 }
 
-std::int64_t query_int(const std::string& query, const std::string& key, std::int64_t fallback) {
-  Poco::URI uri("/?" + query);
-  for (const auto& [k, v] : uri.getQueryParameters()) {
-    if (k != key) continue;
-    if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos)
-      throw HttpError{400, "invalid_" + key, key + " must be a non-negative integer"};
-    return std::stoll(v);
-  }
-  return fallback;
-}
-
 }  // namespace
 
 void register_api_routes(Router& router, ApiContext& ctx) {
   const auto limit = ctx.max_body_bytes;
 
-  router.add("GET", "/healthz", [](Exchange& ex) { send_json(ex, 200, R"({"status":"ok"})"); });
+  router.add("GET", "/healthz", Access::Public, [](Exchange& ex) { send_json(ex, 200, R"({"status":"ok"})"); });
 
-  router.add("GET", "/api/providers", [&ctx](Exchange& ex) {
+  router.add("GET", "/api/providers", Access::User, [&ctx](Exchange& ex) {
     Json list = Json::array();
     for (const auto& r : ctx.registry.reports()) list.push_back(provider_report_json(r));
     send_json(ex, 200, dump({{"providers", list}}));
   });
 
   // --- configs ---------------------------------------------------------------
-  router.add("GET", "/api/configs", [&ctx](Exchange& ex) {
-    reply(ex, ctx.configs.list(), 200, [](const std::vector<ConfigInfo>& list) {
+  // Configs: any user reads the ones they may use; the service decides who
+  // changes which (admins: shared configs; a user: their private ones).
+  router.add("GET", "/api/configs", Access::User, [&ctx](Exchange& ex) {
+    reply(ex, ctx.configs.list(caller_of(ex)), 200, [](const std::vector<ConfigInfo>& list) {
       Json arr = Json::array();
       for (const auto& c : list) arr.push_back(to_json(c));
       return Json{{"configs", arr}};
     });
   });
-  router.add("POST", "/api/configs", [&ctx, limit](Exchange& ex) {
+  router.add("POST", "/api/configs", Access::User, [&ctx, limit](Exchange& ex) {
     const Json body = parse_object(read_body(ex, limit, true),
                                    {"name", "provider", "model_name", "base_url", "api_key", "options"});
-    reply(ex, ctx.configs.create(config_input(body)), 201, [](const ConfigInfo& c) { return to_json(c); });
+    reply(ex, ctx.configs.create(caller_of(ex), config_input(body)), 201, [](const ConfigInfo& c) { return to_json(c); });
   });
   // Before /api/configs/{id}, which would otherwise take "default" as an id.
-  router.add("GET", "/api/configs/default", [&ctx](Exchange& ex) {
-    reply(ex, ctx.configs.default_config(owner_of(ex)), 200, [](const ConfigInfo& c) { return to_json(c); });
+  router.add("GET", "/api/configs/default", Access::User, [&ctx](Exchange& ex) {
+    reply(ex, ctx.configs.default_config(caller_of(ex)), 200, [](const ConfigInfo& c) { return to_json(c); });
   });
-  router.add("GET", "/api/configs/{id}", [&ctx](Exchange& ex) {
-    reply(ex, ctx.configs.get(path_id(ex.params[0], "config_id")), 200,
+  router.add("GET", "/api/configs/{id}", Access::User, [&ctx](Exchange& ex) {
+    reply(ex, ctx.configs.get(caller_of(ex), path_id(ex.params[0], "config_id")), 200,
           [](const ConfigInfo& c) { return to_json(c); });
   });
-  router.add("PUT", "/api/configs/{id}", [&ctx, limit](Exchange& ex) {
+  router.add("PUT", "/api/configs/{id}", Access::User, [&ctx, limit](Exchange& ex) {
     const std::int64_t id = path_id(ex.params[0], "config_id");
     const Json body = parse_object(read_body(ex, limit, true),
                                    {"name", "provider", "model_name", "base_url", "api_key", "options"});
-    reply(ex, ctx.configs.update(id, config_input(body)), 200, [](const ConfigInfo& c) { return to_json(c); });
+    reply(ex, ctx.configs.update(caller_of(ex), id, config_input(body)), 200, [](const ConfigInfo& c) { return to_json(c); });
   });
-  router.add("DELETE", "/api/configs/{id}", [&ctx](Exchange& ex) {
-    const auto r = ctx.configs.remove(path_id(ex.params[0], "config_id"));
+  router.add("DELETE", "/api/configs/{id}", Access::User, [&ctx](Exchange& ex) {
+    const auto r = ctx.configs.remove(caller_of(ex), path_id(ex.params[0], "config_id"));
     if (!r) return send_service_error(ex, r.error());
     send_json(ex, 200, R"({"deleted":true})");
   });
 
   // --- preferences -------------------------------------------------------------
-  router.add("GET", "/api/preferences", [&ctx](Exchange& ex) {
-    reply(ex, ctx.configs.preferred(owner_of(ex)), 200, [](const std::optional<std::int64_t>& id) {
+  router.add("GET", "/api/preferences", Access::User, [&ctx](Exchange& ex) {
+    reply(ex, ctx.configs.preferred(caller_of(ex)), 200, [](const std::optional<std::int64_t>& id) {
       return Json{{"default_config_id", id ? Json(*id) : Json(nullptr)}};
     });
   });
-  router.add("PUT", "/api/preferences", [&ctx, limit](Exchange& ex) {
-    const std::string owner = owner_of(ex);
+  router.add("PUT", "/api/preferences", Access::User, [&ctx, limit](Exchange& ex) {
+    const Caller& caller = caller_of(ex);
     const Json body = parse_object(read_body(ex, limit, true), {"default_config_id"});
     if (!body.contains("default_config_id"))
       throw HttpError{400, "invalid_default_config_id", "default_config_id is required (an id, or null to clear)"};
     const auto id = opt_int(body, "default_config_id");
     if (!id) {
-      const auto r = ctx.configs.clear_preferred(owner);
+      const auto r = ctx.configs.clear_preferred(caller);
       if (!r) return send_service_error(ex, r.error());
       return send_json(ex, 200, R"({"default_config_id":null})");
     }
-    reply(ex, ctx.configs.set_preferred(owner, *id), 200,
+    reply(ex, ctx.configs.set_preferred(caller, *id), 200,
           [](const ConfigInfo& c) { return Json{{"default_config_id", c.id}, {"config", to_json(c)}}; });
   });
 
   // --- sessions ----------------------------------------------------------------
-  router.add("GET", "/api/sessions", [&ctx](Exchange& ex) {
+  router.add("GET", "/api/sessions", Access::User, [&ctx](Exchange& ex) {
     const std::int64_t lim = query_int(ex.query, "limit", 50);
     const std::int64_t off = query_int(ex.query, "offset", 0);
-    reply(ex, ctx.sessions.list(owner_of(ex), lim, off), 200, [](const SessionPage& page) {
+    reply(ex, ctx.sessions.list(caller_of(ex), lim, off), 200, [](const SessionPage& page) {
       Json arr = Json::array();
       for (const auto& s : page.sessions) arr.push_back(to_json(s));
       return Json{{"sessions", arr}, {"total", page.total}, {"limit", page.limit}, {"offset", page.offset}};
     });
   });
-  router.add("POST", "/api/sessions", [&ctx, limit](Exchange& ex) {
-    const std::string owner = owner_of(ex);
+  router.add("POST", "/api/sessions", Access::User, [&ctx, limit](Exchange& ex) {
+    const Caller& caller = caller_of(ex);
     const std::string raw = read_body(ex, limit, true);
     const Json body = parse_object(raw.empty() ? "{}" : raw, {"title", "config_id"});
-    reply(ex, ctx.sessions.create(owner, opt_string(body, "title").value_or(""), opt_int(body, "config_id")),
+    reply(ex, ctx.sessions.create(caller, opt_string(body, "title").value_or(""), opt_int(body, "config_id")),
           201, [](const SessionInfo& s) { return to_json(s); });
   });
-  router.add("GET", "/api/sessions/{id}", [&ctx](Exchange& ex) {
-    reply(ex, ctx.sessions.get(owner_of(ex), path_id(ex.params[0], "session_id")), 200,
+  router.add("GET", "/api/sessions/{id}", Access::User, [&ctx](Exchange& ex) {
+    reply(ex, ctx.sessions.get(caller_of(ex), path_id(ex.params[0], "session_id")), 200,
           [](const SessionInfo& s) { return to_json(s); });
   });
-  router.add("PATCH", "/api/sessions/{id}", [&ctx, limit](Exchange& ex) {
-    const std::string owner = owner_of(ex);
+  router.add("PATCH", "/api/sessions/{id}", Access::User, [&ctx, limit](Exchange& ex) {
+    const Caller& caller = caller_of(ex);
     const std::int64_t id = path_id(ex.params[0], "session_id");
     const Json body = parse_object(read_body(ex, limit, true), {"title", "config_id"});
     const auto title = opt_string(body, "title");
@@ -168,20 +158,20 @@ void register_api_routes(Router& router, ApiContext& ctx) {
       if (title->empty()) throw HttpError{400, "invalid_title", "title must not be empty"};
     }
     if (config_id) {
-      const auto r = ctx.sessions.switch_config(owner, id, *config_id);
+      const auto r = ctx.sessions.switch_config(caller, id, *config_id);
       if (!r) return send_service_error(ex, r.error());
     }
-    if (title) return reply(ex, ctx.sessions.rename(owner, id, *title), 200,
+    if (title) return reply(ex, ctx.sessions.rename(caller, id, *title), 200,
                             [](const SessionInfo& s) { return to_json(s); });
-    reply(ex, ctx.sessions.get(owner, id), 200, [](const SessionInfo& s) { return to_json(s); });
+    reply(ex, ctx.sessions.get(caller, id), 200, [](const SessionInfo& s) { return to_json(s); });
   });
-  router.add("DELETE", "/api/sessions/{id}", [&ctx](Exchange& ex) {
-    const auto r = ctx.sessions.remove(owner_of(ex), path_id(ex.params[0], "session_id"));
+  router.add("DELETE", "/api/sessions/{id}", Access::User, [&ctx](Exchange& ex) {
+    const auto r = ctx.sessions.remove(caller_of(ex), path_id(ex.params[0], "session_id"));
     if (!r) return send_service_error(ex, r.error());
     send_json(ex, 200, R"({"deleted":true})");
   });
-  router.add("GET", "/api/sessions/{id}/messages", [&ctx](Exchange& ex) {
-    reply(ex, ctx.sessions.messages(owner_of(ex), path_id(ex.params[0], "session_id")), 200,
+  router.add("GET", "/api/sessions/{id}/messages", Access::User, [&ctx](Exchange& ex) {
+    reply(ex, ctx.sessions.messages(caller_of(ex), path_id(ex.params[0], "session_id")), 200,
           [](const std::vector<storage::Message>& list) {
             Json arr = Json::array();
             for (const auto& m : list) arr.push_back(to_json(m));
@@ -191,7 +181,7 @@ void register_api_routes(Router& router, ApiContext& ctx) {
 }
 
 void register_metrics_routes(Router& router) {
-  router.add("GET", "/metrics", [](Exchange& ex) {
+  router.add("GET", "/metrics", Access::Admin, [](Exchange& ex) {
     const std::string text = metrics::render_prometheus();
     ex.response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
     ex.response.setContentType("text/plain; version=0.0.4");

@@ -13,6 +13,7 @@ class ConfigService;
 class SessionService;
 class ChatService;
 class CompletionService;
+class AuthService;
 }  // namespace switchboard
 
 namespace switchboard::http {
@@ -24,6 +25,7 @@ struct ApiContext {
   ConfigService& configs;
   SessionService& sessions;
   ChatService& chat;
+  AuthService& auth;
   std::size_t max_body_bytes;
   int sse_keepalive_ms;
 };
@@ -34,6 +36,8 @@ void register_api_routes(Router& router, ApiContext& context);
 void register_chat_routes(Router& router, ApiContext& context);
 // /v1/models and /v1/chat/completions (OpenAI-compatible, stateless)
 void register_openai_routes(Router& router, ApiContext& context, CompletionService& completions);
+// /api/me, /api/users..., /api/keys..., /api/audit
+void register_trust_routes(Router& router, ApiContext& context);
 // /metrics (Prometheus text)
 void register_metrics_routes(Router& router);
 

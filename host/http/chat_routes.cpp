@@ -16,7 +16,7 @@ TurnRequest parse_turn(Exchange& ex, std::size_t limit) {
   const Json body = parse_object(read_body(ex, limit, true),
                                  {"session_id", "user_message", "temperature", "max_tokens", "config_id", "options"});
   TurnRequest r;
-  r.owner = owner_of(ex);
+  r.caller = caller_of(ex);
   const auto session_id = opt_int(body, "session_id");
   if (!session_id) throw HttpError{400, "invalid_session_id", "session_id is required"};
   r.session_id = *session_id;
@@ -76,7 +76,7 @@ void count(const TurnResult& turn) {
 void register_chat_routes(Router& router, ApiContext& ctx) {
   const auto limit = ctx.max_body_bytes;
 
-  router.add("POST", "/api/chat", [&ctx, limit](Exchange& ex) {
+  router.add("POST", "/api/chat", Access::User, [&ctx, limit](Exchange& ex) {
     const TurnRequest request = parse_turn(ex, limit);
     const auto result = ctx.chat.chat_turn(request);
     if (!result) return send_service_error(ex, result.error());
@@ -95,7 +95,7 @@ void register_chat_routes(Router& router, ApiContext& ctx) {
                              {"usage", usage_json(turn.assistant)}}));
   });
 
-  router.add("POST", "/api/chat/stream", [&ctx, limit](Exchange& ex) {
+  router.add("POST", "/api/chat/stream", Access::User, [&ctx, limit](Exchange& ex) {
     const TurnRequest request = parse_turn(ex, limit);
     SseObserver sse(ex, ctx.sse_keepalive_ms);
     const auto result = ctx.chat.stream_turn(request, sse);

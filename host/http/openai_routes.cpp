@@ -38,6 +38,8 @@ struct OpenAiError {
 OpenAiError from_service(const Error& e) {
   switch (e.kind) {
     case ErrorKind::InvalidArgument: return {400, "invalid_request_error", e.code, e.message, e.field};
+    case ErrorKind::Unauthenticated: return {401, "invalid_request_error", "invalid_api_key", e.message, ""};
+    case ErrorKind::PermissionDenied: return {403, "permission_denied", e.code, e.message, ""};
     case ErrorKind::NotFound: return {404, "invalid_request_error", e.code, e.message, e.field};
     case ErrorKind::Conflict: return {409, "invalid_request_error", e.code, e.message, ""};
     case ErrorKind::Unavailable:
@@ -234,8 +236,8 @@ void set_overhead(Exchange& ex, Clock::duration overhead) {
 void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& completions) {
   const auto limit = ctx.max_body_bytes;
 
-  router.add("GET", "/v1/models", [&ctx](Exchange& ex) {
-    const auto configs = ctx.configs.list();
+  router.add("GET", "/v1/models", Access::User, [&ctx](Exchange& ex) {
+    const auto configs = ctx.configs.list(caller_of(ex));
     if (!configs) return send_openai_error(ex, from_service(configs.error()));
     Json data = Json::array();
     for (const auto& c : configs.value())
@@ -243,13 +245,14 @@ void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& 
     send_json(ex, 200, dump({{"object", "list"}, {"data", data}}));
   });
 
-  router.add("GET", "/v1/models/{id}", [&ctx](Exchange& ex) {
-    const auto c = ctx.configs.record_by_name(ex.params[0]);
-    if (!c) return send_openai_error(ex, from_service(c.error()));
-    send_json(ex, 200, dump({{"id", c->name}, {"object", "model"}, {"created", c->created_at_ms / 1000}, {"owned_by", c->provider}}));
+  router.add("GET", "/v1/models/{id}", Access::User, [&ctx](Exchange& ex) {
+    const auto r = ctx.configs.resolve_by_name(caller_of(ex), ex.params[0]);
+    if (!r) return send_openai_error(ex, from_service(r.error()));
+    const storage::LlmConfig& c = r.value()->record;
+    send_json(ex, 200, dump({{"id", c.name}, {"object", "model"}, {"created", c.created_at_ms / 1000}, {"owned_by", c.provider}}));
   });
 
-  router.add("POST", "/v1/chat/completions", [&ctx, &completions, limit](Exchange& ex) {
+  router.add("POST", "/v1/chat/completions", Access::User, [&ctx, &completions, limit](Exchange& ex) {
     const auto started = Clock::now();
     std::string body;
     try {
@@ -259,6 +262,7 @@ void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& 
     }
     ParsedRequest parsed;
     if (auto error = parse(body, parsed)) return send_openai_error(ex, *error);
+    parsed.request.caller = caller_of(ex);
     metrics::global().chat_turns.add();
     const std::string id = completion_id();
     const std::int64_t created = unix_seconds();

@@ -11,6 +11,7 @@
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/String.h>
 
 #include <nlohmann/json.hpp>
 
@@ -59,8 +60,79 @@ class RouterFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 
 }  // namespace
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
-  routes_.push_back({std::move(method), split_path(pattern), std::move(handler)});
+const char* access_name(Access access) {
+  switch (access) {
+    case Access::Public: return "public";
+    case Access::User: return "user";
+    case Access::Admin: return "admin";
+  }
+  return "?";
+}
+
+void Router::add(std::string method, std::string pattern, Access access, Handler handler) {
+  auto segments = split_path(pattern);
+  routes_.push_back({std::move(method), std::move(pattern), std::move(segments), access, std::move(handler)});
+}
+
+void Router::set_authenticator(Authenticator authenticate) { authenticate_ = std::move(authenticate); }
+
+std::vector<RouteInfo> Router::routes() const {
+  std::vector<RouteInfo> out;
+  for (const auto& r : routes_) out.push_back({r.method, r.pattern, r.access});
+  return out;
+}
+
+namespace {
+
+// The key of "Authorization: Bearer <key>", or "" (scheme matched without regard to case).
+std::string bearer_of(const Poco::Net::HTTPServerRequest& request) {
+  const std::string& value = request.get("Authorization", "");
+  if (value.size() < 7 || Poco::icompare(value.substr(0, 7), "bearer ") != 0) return "";
+  const auto first = value.find_first_not_of(' ', 7);
+  if (first == std::string::npos) return "";
+  const auto last = value.find_last_not_of(' ');
+  return value.substr(first, last - first + 1);
+}
+
+// /v1 speaks OpenAI's error shape, so OpenAI clients raise their own
+// AuthenticationError / PermissionDeniedError.
+void send_denied(Exchange& ex, int status, const std::string& message) {
+  const bool openai = ex.path.rfind("/v1/", 0) == 0 || ex.path == "/v1";
+  if (status == 401) ex.response.set("WWW-Authenticate", "Bearer");
+  if (!openai) return send_error(ex, status, status == 401 ? "unauthenticated" : "permission_denied", message);
+  const nlohmann::json body = {{"error",
+                                {{"message", message},
+                                 {"type", status == 401 ? "invalid_request_error" : "permission_denied"},
+                                 {"param", nullptr},
+                                 {"code", status == 401 ? "invalid_api_key" : "permission_denied"}}}};
+  send_json(ex, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace
+
+bool Router::authorize(Exchange& ex, const Route& route) {
+  if (route.access == Access::Public) return true;
+  if (!authenticate_) {
+    send_denied(ex, 401, "this host has no key store");
+    return false;
+  }
+  auto who = authenticate_(bearer_of(ex.request));
+  if (!who) {
+    if (who.error().kind == ErrorKind::Internal) {
+      log::http().error("authentication failed in " + ex.request.getMethod() + " " + ex.path + ": " +
+                        who.error().message);
+      send_error(ex, 500, "internal", "internal server error");
+    } else {
+      send_denied(ex, 401, who.error().message);
+    }
+    return false;
+  }
+  if (route.access == Access::Admin && !who->admin()) {
+    send_denied(ex, 403, ex.request.getMethod() + " " + route.pattern + " is for admins only");
+    return false;
+  }
+  ex.caller = std::move(who.value());
+  return true;
 }
 
 Poco::Net::HTTPRequestHandlerFactory* Router::make_factory() { return new RouterFactory(*this); }
@@ -70,7 +142,7 @@ void Router::dispatch(Poco::Net::HTTPServerRequest& request,
   const auto started = std::chrono::steady_clock::now();
   const std::string& uri = request.getURI();
   const std::size_t q = uri.find('?');
-  Exchange ex{request, response, {}, uri.substr(0, q), q == std::string::npos ? "" : uri.substr(q + 1)};
+  Exchange ex{request, response, {}, uri.substr(0, q), q == std::string::npos ? "" : uri.substr(q + 1), 0, 0, std::nullopt};
 
   try {
     const std::vector<std::string> segments = split_path(ex.path);
@@ -95,8 +167,17 @@ void Router::dispatch(Poco::Net::HTTPServerRequest& request,
         break;
       }
     }
+    // On every answer: the page's own scripts and styles only, no sniffing,
+    // no referrer, no framing.
+    response.set("Content-Security-Policy",
+                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                 "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                 "frame-ancestors 'none'");
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set("Referrer-Policy", "no-referrer");
+    response.set("X-Frame-Options", "DENY");
     if (match != nullptr) {
-      match->handler(ex);
+      if (authorize(ex, *match)) match->handler(ex);
     } else if (path_known) {
       send_error(ex, 405, "method_not_allowed",
                  request.getMethod() + " is not allowed on " + ex.path);
@@ -127,7 +208,7 @@ void Router::dispatch(Poco::Net::HTTPServerRequest& request,
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
     log::access().information(request.getMethod() + " " + ex.path + " " + std::to_string(ex.status) +
                               " " + std::to_string(micros / 1000.0) + "ms " +
-                              std::to_string(ex.bytes_sent) + "B");
+                              std::to_string(ex.bytes_sent) + "B" + (ex.caller ? " user=" + ex.caller->name : ""));
   }
 }
 

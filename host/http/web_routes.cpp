@@ -61,12 +61,12 @@ const WebAsset* find_asset(std::string_view name) {
 }  // namespace
 
 void register_web_routes(Router& router) {
-  router.add("GET", "/", [](Exchange& ex) {
+  router.add("GET", "/", Access::Public, [](Exchange& ex) {
     const WebAsset* index = find_asset("index.html");
     if (index == nullptr) return send_error(ex, 404, "not_found", "this build has no web page");
     serve(ex, *index);
   });
-  router.add("GET", "/web/{file}", [](Exchange& ex) {
+  router.add("GET", "/web/{file}", Access::Public, [](Exchange& ex) {
     const WebAsset* asset = find_asset(ex.params[0]);
     if (asset == nullptr) return send_error(ex, 404, "not_found", "no such file: " + ex.params[0]);
     serve(ex, *asset);

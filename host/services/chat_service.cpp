@@ -177,8 +177,9 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
     loaded = db_.read([&](storage::Conn& conn) {
       Loaded l;
       l.session = storage::sessions::find(conn, request.session_id);
-      if (l.session && l.session->owner != request.owner) l.session.reset();
+      if (l.session && l.session->owner != request.caller.owner()) l.session.reset();
       if (request.config_id) l.override_config = storage::configs::find(conn, *request.config_id);
+      if (l.override_config && !ConfigService::visible(*l.override_config, request.caller)) l.override_config.reset();
       return l;
     });
   } catch (const std::exception& e) {
@@ -196,7 +197,7 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   } else if (loaded.session->config) {
     config = *loaded.session->config;
   } else {
-    auto def = configs_.default_config_record(request.owner);
+    auto def = configs_.default_config_record(request.caller);
     if (!def) return def.error();
     config = def.value();
   }

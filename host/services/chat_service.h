@@ -7,6 +7,7 @@
 // with snapshot, usage and status, and move the session's update time.
 #pragma once
 
+#include "host/services/caller.h"
 #include "host/services/result.h"
 #include "storage/records.h"
 
@@ -32,7 +33,7 @@ class Database;
 inline constexpr std::size_t kMaxUserMessageChars = 4000;
 
 struct TurnRequest {
-  std::string owner = "default";
+  Caller caller;
   std::int64_t session_id = 0;
   std::string user_message;
   double temperature = 0.7;

@@ -44,7 +44,7 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
     return invalid("temperature", "temperature must be between 0 and 2");
   if (request.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
 
-  auto resolved = configs_.resolve_by_name(request.model);
+  auto resolved = configs_.resolve_by_name(request.caller, request.model);
   if (!resolved) return resolved.error();
   const ResolvedConfig& config = *resolved.value();
   const auto provider = registry_.provider(config.record.provider);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "host/plugins/loaded_provider.h"
+#include "host/services/caller.h"
 #include "host/services/result.h"
 
 #include <atomic>
@@ -20,6 +21,7 @@ class ConfigService;
 class PluginRegistry;
 
 struct CompletionRequest {
+  Caller caller;
   std::string model;                  // an LLM config's name
   std::vector<ChatMessage> messages;  // roles: system, user, assistant
   double temperature = 0.7;

@@ -7,6 +7,13 @@
 #include "storage/database.h"
 #include "storage/repositories.h"
 
+#include "host/services/auth_service.h"
+#include "host/services/crypto.h"
+
+#include <Poco/Exception.h>
+#include <Poco/String.h>
+#include <Poco/URI.h>
+
 #include <nlohmann/json.hpp>
 
 namespace switchboard {
@@ -53,6 +60,97 @@ Result<T> guarded(F&& body) {
   }
 }
 
+// --- secrets ---------------------------------------------------------------------
+//
+// A plugin marks its secret config fields in its config_schema: "secret": true
+// for a whole field (an api_key), "secret_keys": [...] for the entries of an
+// object field that are (the credentials among "headers", matched without
+// regard to case), and "env": true for a field that names an environment
+// variable of the host. The host keeps no list of names of its own.
+
+bool schema_flag(const Json& schema, const std::string& key, const char* flag) {
+  return schema.is_object() && schema.contains(key) && schema[key].is_object() && schema[key].value(flag, false);
+}
+
+bool is_secret_entry(const Json& schema, const std::string& key, const std::string& entry) {
+  if (!schema.is_object() || !schema.contains(key) || !schema[key].is_object()) return false;
+  const Json& keys = schema[key].value("secret_keys", Json::array());
+  if (!keys.is_array()) return false;
+  for (const auto& k : keys)
+    if (k.is_string() && Poco::icompare(k.get<std::string>(), entry) == 0) return true;
+  return false;
+}
+
+// options → (readable options, secret fields with their plain values).
+std::pair<Json, Json> split_secrets(const Json& options, const Json& schema) {
+  Json visible = Json::object(), secret = Json::object();
+  for (const auto& [key, value] : options.items()) {
+    if (schema_flag(schema, key, "secret")) {
+      secret[key] = value;
+    } else if (value.is_object()) {
+      Json kept = Json::object();
+      for (const auto& [entry, v] : value.items()) {
+        if (is_secret_entry(schema, key, entry))
+          secret[key][entry] = v;
+        else
+          kept[entry] = v;
+      }
+      visible[key] = std::move(kept);
+    } else {
+      visible[key] = value;
+    }
+  }
+  return {visible, secret};
+}
+
+bool empty_secret(const Json& v) { return v.is_null() || (v.is_string() && v.get<std::string>().empty()); }
+
+// Seals each plain leaf of `plain` into `into` (one or two levels, as
+// split_secrets makes them); an empty value removes the stored one.
+void seal_into(Json& into, const Json& plain, const crypto::SecretBox& box) {
+  for (const auto& [key, value] : plain.items()) {
+    if (value.is_object()) {
+      if (!into.contains(key) || !into[key].is_object()) into[key] = Json::object();
+      for (const auto& [entry, v] : value.items()) {
+        if (empty_secret(v))
+          into[key].erase(entry);
+        else
+          into[key][entry] = box.seal(v.is_string() ? v.get<std::string>() : v.dump());
+      }
+      if (into[key].empty()) into.erase(key);
+    } else if (empty_secret(value)) {
+      into.erase(key);
+    } else {
+      into[key] = box.seal(value.is_string() ? value.get<std::string>() : value.dump());
+    }
+  }
+}
+
+Json parse_or_empty(const std::optional<std::string>& text) {
+  if (!text || text->empty()) return Json::object();
+  try {
+    Json j = Json::parse(*text);
+    return j.is_object() ? j : Json::object();
+  } catch (const Json::exception&) {
+    return Json::object();
+  }
+}
+
+// scheme://host:port of a URL (lower case, default ports written out), or "".
+std::string origin_of(const std::string& url) {
+  if (url.empty()) return "";
+  try {
+    const Poco::URI uri(url);
+    std::string scheme = Poco::toLower(uri.getScheme()), host = Poco::toLower(uri.getHost());
+    if (scheme.empty() || host.empty()) return "";
+    return scheme + "://" + host + ":" + std::to_string(uri.getPort());
+  } catch (const Poco::Exception&) {
+    return "";
+  }
+}
+
+std::string describe(const storage::LlmConfig& c) { return "config " + std::to_string(c.id) + " (" + c.name + ")"; }
+
 }  // namespace
 
 ConfigInfo to_info(const storage::LlmConfig& c) {
@@ -63,16 +161,31 @@ ConfigInfo to_info(const storage::LlmConfig& c) {
   info.model_name = c.model_name;
   info.base_url = c.base_url;
   info.options_json = c.options_json.empty() ? "{}" : c.options_json;
-  info.has_api_key = c.api_key.has_value() && !c.api_key->empty();
+  if (c.api_key && !c.api_key->empty()) info.secret_fields.push_back("api_key");
+  const Json secret = parse_or_empty(c.secret_options);  // kept alive: items() refers to it
+  for (const auto& [key, value] : secret.items()) {
+    if (value.is_object())
+      for (const auto& [entry, v] : value.items()) info.secret_fields.push_back("options." + key + "." + entry);
+    else
+      info.secret_fields.push_back("options." + key);
+  }
+  info.has_api_key = !info.secret_fields.empty();
+  info.shared = !c.owner_user_id.has_value();
   info.created_at_ms = c.created_at_ms;
   info.updated_at_ms = c.updated_at_ms;
   return info;
 }
 
-ConfigService::ConfigService(storage::Database& db, const PluginRegistry& registry)
-    : db_(db), registry_(registry) {}
+ConfigService::ConfigService(storage::Database& db, const PluginRegistry& registry, const crypto::SecretBox& secrets,
+                             ConfigPolicy policy)
+    : db_(db), registry_(registry), secrets_(secrets), policy_(std::move(policy)) {}
 
-Result<Unit> ConfigService::validate(const storage::LlmConfig& c) const {
+bool ConfigService::visible(const storage::LlmConfig& c, const Caller& caller) {
+  return !c.owner_user_id || *c.owner_user_id == caller.user_id;
+}
+
+// `options_json`: the options as the client sent them, secrets included.
+Result<Unit> ConfigService::validate(const storage::LlmConfig& c, const std::string& options_json) const {
   if (c.name.empty()) return invalid("name", "name must not be empty");
   if (c.name.size() > kMaxNameLength)
     return invalid("name", "name must be at most " + std::to_string(kMaxNameLength) + " bytes");
@@ -87,7 +200,7 @@ Result<Unit> ConfigService::validate(const storage::LlmConfig& c) const {
   }
   Json options;
   try {
-    options = Json::parse(c.options_json.empty() ? "{}" : c.options_json);
+    options = Json::parse(options_json.empty() ? "{}" : options_json);
   } catch (const Json::exception&) {
     return invalid("options", "options must be a JSON object");
   }
@@ -100,65 +213,132 @@ Result<Unit> ConfigService::validate(const storage::LlmConfig& c) const {
       const std::string type = schema[key].value("type", std::string());
       if (!type_matches(type, value))
         return invalid("options", "options." + key + " must be of type " + type);
+      if (schema_flag(schema, key, "env") && value.is_string() && !value.get<std::string>().empty()) {
+        if (c.owner_user_id)
+          return invalid("options", "options." + key + ": a private config may not read the host's environment");
+        if (!policy_.allowed_key_env.count(value.get<std::string>()))
+          return invalid("options", "options." + key + " may name only a variable the operator allowed with "
+                                    "--allow-key-env (allowed: " +
+                                        (policy_.allowed_key_env.empty() ? std::string("none") : [&] {
+                                          std::string names;
+                                          for (const auto& n : policy_.allowed_key_env)
+                                            names += (names.empty() ? "" : ", ") + n;
+                                          return names;
+                                        }()) + ")");
+      }
     }
   }
   return Unit{};
 }
 
-Result<std::vector<ConfigInfo>> ConfigService::list() {
+Result<std::vector<ConfigInfo>> ConfigService::list(const Caller& caller) {
   return guarded<std::vector<ConfigInfo>>([&] {
     std::vector<ConfigInfo> out;
-    for (const auto& c : db_.read([](storage::Conn& conn) { return storage::configs::list(conn); }))
+    for (const auto& c :
+         db_.read([&](storage::Conn& conn) { return storage::configs::list_visible(conn, caller.user_id); }))
       out.push_back(to_info(c));
     return out;
   });
 }
 
-Result<ConfigInfo> ConfigService::get(std::int64_t id) {
+Result<ConfigInfo> ConfigService::get(const Caller& caller, std::int64_t id) {
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
     const auto c = db_.read([&](storage::Conn& conn) { return storage::configs::find(conn, id); });
-    if (!c) return not_found(id);
+    if (!c || !visible(*c, caller)) return not_found(id);
     return to_info(*c);
   });
 }
 
-Result<ConfigInfo> ConfigService::create(const ConfigInput& input) {
+namespace {
+
+// Applies `input` over `c` (the stored config, or a new one): readable
+// options replace the old ones; secrets supplied are sealed and replace
+// theirs, others are kept — unless the provider or the base_url's origin
+// changes, which drops every secret the request did not supply, so that a
+// stored key is never sent to a host it was not entered for.
+Result<Unit> apply_input(storage::LlmConfig& c, const ConfigInput& input, const Json& schema,
+                         const std::string& effective_base_url_after, const crypto::SecretBox& box) {
+  const std::string old_origin = c.secret_origin;
+  const std::string old_provider = c.provider;
+  if (input.name) c.name = *input.name;
+  if (input.provider) c.provider = *input.provider;
+  if (input.model_name) c.model_name = *input.model_name;
+  if (input.base_url) c.base_url = *input.base_url;
+
+  Json secret_plain = Json::object();
+  if (input.options_json) {
+    auto [readable, secret] = split_secrets(Json::parse(*input.options_json), schema);
+    c.options_json = readable.dump();
+    secret_plain = std::move(secret);
+  }
+  Json sealed = parse_or_empty(c.secret_options);
+  std::optional<std::string> key = c.api_key;
+  const std::string new_origin = origin_of(effective_base_url_after);
+  if ((c.id != 0 && old_provider != c.provider) || (!old_origin.empty() && old_origin != new_origin)) {
+    sealed = Json::object();
+    key.reset();
+  }
+  seal_into(sealed, secret_plain, box);
+  if (input.api_key) {
+    if (*input.api_key && !(*input.api_key)->empty())
+      key = box.seal(**input.api_key);
+    else
+      key.reset();
+  }
+  c.api_key = key;
+  c.secret_options = sealed.empty() ? std::nullopt : std::optional(sealed.dump());
+  c.secret_origin = (key || !sealed.empty()) ? new_origin : "";
+  return Unit{};
+}
+
+}  // namespace
+
+Result<ConfigInfo> ConfigService::create(const Caller& caller, const ConfigInput& input) {
+  if (!caller.admin() && !policy_.allow_user_configs)
+    return permission_denied("only admins create LLM configs (a host started with --allow-user-configs lets "
+                             "users create private ones)");
   storage::LlmConfig c;
   if (!input.name) return invalid("name", "name is required");
   if (!input.provider) return invalid("provider", "provider is required");
+  if (!caller.admin()) c.owner_user_id = caller.user_id;
   c.name = *input.name;
   c.provider = *input.provider;
-  c.model_name = input.model_name.value_or("");
-  c.base_url = input.base_url.value_or("");
-  c.options_json = input.options_json.value_or("{}");
-  if (input.api_key) c.api_key = *input.api_key;
-  if (auto ok = validate(c); !ok) return ok.error();
+  storage::LlmConfig probe = c;
+  probe.model_name = input.model_name.value_or("");
+  probe.base_url = input.base_url.value_or("");
+  if (auto ok = validate(probe, input.options_json.value_or("{}")); !ok) return ok.error();
+  const Json schema = Json::parse(registry_.provider(c.provider)->description().config_schema_json);
+  if (auto ok = apply_input(c, input, schema, effective_base_url(probe), secrets_); !ok) return ok.error();
   forget_cached();
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
     return db_.write([&](storage::Conn& conn) -> Result<ConfigInfo> {
       if (storage::configs::find_by_name(conn, c.name))
         return Error{ErrorKind::Conflict, "config_name_taken",
                      "an LLM config named \"" + c.name + "\" already exists", "name"};
-      const std::int64_t id = storage::configs::insert(conn, c);
-      return to_info(*storage::configs::find(conn, id));
+      c.id = storage::configs::insert(conn, c);
+      AuthService::record(conn, caller, "config.create", describe(c),
+                          std::string(c.owner_user_id ? "private" : "shared") + ", provider " + c.provider);
+      return to_info(*storage::configs::find(conn, c.id));
     });
   });
 }
 
-Result<ConfigInfo> ConfigService::update(std::int64_t id, const ConfigInput& input) {
+Result<ConfigInfo> ConfigService::update(const Caller& caller, std::int64_t id, const ConfigInput& input) {
   forget_cached();
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
     return db_.write([&](storage::Conn& conn) -> Result<ConfigInfo> {
       auto current = storage::configs::find(conn, id);
-      if (!current) return not_found(id);
+      if (!current || !visible(*current, caller)) return not_found(id);
+      if (!current->owner_user_id && !caller.admin()) return permission_denied("only admins change shared LLM configs");
       storage::LlmConfig c = *current;
-      if (input.name) c.name = *input.name;
-      if (input.provider) c.provider = *input.provider;
-      if (input.model_name) c.model_name = *input.model_name;
-      if (input.base_url) c.base_url = *input.base_url;
-      if (input.options_json) c.options_json = *input.options_json;
-      if (input.api_key) c.api_key = *input.api_key;
-      if (auto ok = validate(c); !ok) return ok.error();
+      storage::LlmConfig probe = c;
+      if (input.name) probe.name = *input.name;
+      if (input.provider) probe.provider = *input.provider;
+      if (input.model_name) probe.model_name = *input.model_name;
+      if (input.base_url) probe.base_url = *input.base_url;
+      if (auto ok = validate(probe, input.options_json.value_or("{}")); !ok) return ok.error();
+      const Json schema = Json::parse(registry_.provider(probe.provider)->description().config_schema_json);
+      if (auto ok = apply_input(c, input, schema, effective_base_url(probe), secrets_); !ok) return ok.error();
       if (c.name != current->name) {
         const auto other = storage::configs::find_by_name(conn, c.name);
         if (other && other->id != id)
@@ -166,16 +346,29 @@ Result<ConfigInfo> ConfigService::update(std::int64_t id, const ConfigInput& inp
                        "an LLM config named \"" + c.name + "\" already exists", "name"};
       }
       storage::configs::update(conn, c);
+      std::string changed;
+      for (const auto& [field, given] : {std::pair{"name", input.name.has_value()},
+                                         {"provider", input.provider.has_value()},
+                                         {"model_name", input.model_name.has_value()},
+                                         {"base_url", input.base_url.has_value()},
+                                         {"options", input.options_json.has_value()},
+                                         {"api_key", input.api_key.has_value()}})
+        if (given) changed += (changed.empty() ? "" : ", ") + std::string(field);
+      if (current->secret_origin != c.secret_origin && (current->api_key || current->secret_options))
+        changed += "; stored secrets dropped (origin changed)";
+      AuthService::record(conn, caller, "config.update", describe(c), "changed " + changed);
       return to_info(*storage::configs::find(conn, id));
     });
   });
 }
 
-Result<Unit> ConfigService::remove(std::int64_t id) {
+Result<Unit> ConfigService::remove(const Caller& caller, std::int64_t id) {
   forget_cached();
   return guarded<Unit>([&]() -> Result<Unit> {
     return db_.write([&](storage::Conn& conn) -> Result<Unit> {
-      if (!storage::configs::find(conn, id)) return not_found(id);
+      const auto c = storage::configs::find(conn, id);
+      if (!c || !visible(*c, caller)) return not_found(id);
+      if (!c->owner_user_id && !caller.admin()) return permission_denied("only admins delete shared LLM configs");
       const std::int64_t users = storage::configs::count_sessions_using(conn, id);
       if (users > 0)
         return Error{ErrorKind::Conflict, "config_in_use",
@@ -184,30 +377,21 @@ Result<Unit> ConfigService::remove(std::int64_t id) {
                          "; switch or delete those sessions first",
                      ""};
       storage::configs::remove(conn, id);
+      AuthService::record(conn, caller, "config.delete", describe(*c));
       return Unit{};
     });
   });
 }
 
-Result<storage::LlmConfig> ConfigService::default_config_record(const std::string& owner) {
+Result<storage::LlmConfig> ConfigService::default_config_record(const Caller& caller) {
   return guarded<storage::LlmConfig>([&]() -> Result<storage::LlmConfig> {
     return db_.read([&](storage::Conn& conn) -> Result<storage::LlmConfig> {
-      if (const auto preferred = storage::preferences::default_config(conn, owner)) {
-        if (auto c = storage::configs::find(conn, *preferred)) return *c;
+      if (const auto preferred = storage::preferences::default_config(conn, caller.owner())) {
+        if (auto c = storage::configs::find(conn, *preferred); c && visible(*c, caller)) return *c;
       }
-      if (auto first = storage::configs::find(conn, 1)) return *first;
+      if (auto first = storage::configs::find(conn, 1); first && visible(*first, caller)) return *first;
       return Error{ErrorKind::Conflict, "no_default_config", kNoDefaultMessage, ""};
     });
-  });
-}
-
-Result<storage::LlmConfig> ConfigService::record_by_name(const std::string& name) {
-  return guarded<storage::LlmConfig>([&]() -> Result<storage::LlmConfig> {
-    auto c = db_.read([&](storage::Conn& conn) { return storage::configs::find_by_name(conn, name); });
-    if (!c)
-      return Error{ErrorKind::NotFound, "model_not_found",
-                   "no LLM config named \"" + name + "\" (GET /v1/models lists them)", "model"};
-    return *c;
   });
 }
 
@@ -232,53 +416,72 @@ std::shared_ptr<const ResolvedConfig> ConfigService::resolve(const storage::LlmC
   return resolved;
 }
 
-Result<std::shared_ptr<const ResolvedConfig>> ConfigService::resolve_by_name(const std::string& name) {
+Result<std::shared_ptr<const ResolvedConfig>> ConfigService::resolve_by_name(const Caller& caller,
+                                                                             const std::string& name) {
+  auto missing = [&] {
+    return Error{ErrorKind::NotFound, "model_not_found",
+                 "no LLM config named \"" + name + "\" (GET /v1/models lists them)", "model"};
+  };
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard guard(cache_mutex_);
     const auto it = by_name_.find(name);
-    if (it != by_name_.end() && it->second.expires > now) return it->second.config;
+    if (it != by_name_.end() && it->second.expires > now) {
+      if (!visible(it->second.config->record, caller)) return missing();
+      return it->second.config;
+    }
   }
-  auto record = record_by_name(name);
-  if (!record) return record.error();
-  auto resolved = resolve(record.value());
-  std::lock_guard guard(cache_mutex_);
-  if (by_name_.size() > 4096) by_name_.clear();
-  by_name_[name] = {resolved, now + std::chrono::seconds(1)};
+  std::optional<storage::LlmConfig> record;
+  try {
+    record = db_.read([&](storage::Conn& conn) { return storage::configs::find_by_name(conn, name); });
+  } catch (const std::exception& e) {
+    return storage_failure(e);
+  }
+  if (!record) return missing();
+  auto resolved = resolve(*record);
+  {
+    std::lock_guard guard(cache_mutex_);
+    if (by_name_.size() > 4096) by_name_.clear();
+    by_name_[name] = {resolved, now + std::chrono::seconds(1)};
+  }
+  if (!visible(*record, caller)) return missing();
   return resolved;
 }
 
-Result<ConfigInfo> ConfigService::default_config(const std::string& owner) {
-  auto record = default_config_record(owner);
+Result<ConfigInfo> ConfigService::default_config(const Caller& caller) {
+  auto record = default_config_record(caller);
   if (!record) return record.error();
   return to_info(record.value());
 }
 
-Result<std::optional<std::int64_t>> ConfigService::preferred(const std::string& owner) {
+Result<std::optional<std::int64_t>> ConfigService::preferred(const Caller& caller) {
   return guarded<std::optional<std::int64_t>>([&] {
     return db_.read([&](storage::Conn& conn) {
-      auto id = storage::preferences::default_config(conn, owner);
-      // A preference whose config is gone reads as none.
-      if (id && !storage::configs::find(conn, *id)) id.reset();
+      auto id = storage::preferences::default_config(conn, caller.owner());
+      // A preference whose config is gone (or no longer visible) reads as none.
+      if (id) {
+        const auto c = storage::configs::find(conn, *id);
+        if (!c || !visible(*c, caller)) id.reset();
+      }
       return id;
     });
   });
 }
 
-Result<ConfigInfo> ConfigService::set_preferred(const std::string& owner, std::int64_t config_id) {
+Result<ConfigInfo> ConfigService::set_preferred(const Caller& caller, std::int64_t config_id) {
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
     return db_.write([&](storage::Conn& conn) -> Result<ConfigInfo> {
       const auto c = storage::configs::find(conn, config_id);
-      if (!c) return not_found(config_id);
-      storage::preferences::set_default_config(conn, owner, config_id);
+      if (!c || !visible(*c, caller)) return not_found(config_id);
+      storage::preferences::set_default_config(conn, caller.owner(), config_id);
       return to_info(*c);
     });
   });
 }
 
-Result<Unit> ConfigService::clear_preferred(const std::string& owner) {
+Result<Unit> ConfigService::clear_preferred(const Caller& caller) {
   return guarded<Unit>([&] {
-    db_.write([&](storage::Conn& conn) { storage::preferences::clear_default_config(conn, owner); });
+    db_.write([&](storage::Conn& conn) { storage::preferences::clear_default_config(conn, caller.owner()); });
     return Unit{};
   });
 }
@@ -305,14 +508,25 @@ Result<bool> ConfigService::ensure_first_config(const std::string& default_confi
   });
 }
 
+std::string ConfigService::effective_base_url(const storage::LlmConfig& c) const {
+  if (!c.base_url.empty()) return c.base_url;
+  if (const auto provider = registry_.provider(c.provider)) {
+    const Json d = Json::parse(provider->description().default_config_json);
+    if (d.is_object() && d.contains("base_url") && d["base_url"].is_string()) return d["base_url"].get<std::string>();
+  }
+  return "";
+}
+
 std::string ConfigService::effective_config_json(const storage::LlmConfig& c) const {
   Json effective = Json::object();
-  if (const auto provider = registry_.provider(c.provider))
+  Json schema = Json::object();
+  if (const auto provider = registry_.provider(c.provider)) {
     effective = Json::parse(provider->description().default_config_json);
+    schema = Json::parse(provider->description().config_schema_json);
+  }
   if (!effective.is_object()) effective = Json::object();
   if (!c.model_name.empty()) effective["model_name"] = c.model_name;
   if (!c.base_url.empty()) effective["base_url"] = c.base_url;
-  if (c.api_key && !c.api_key->empty()) effective["api_key"] = *c.api_key;
   try {
     const Json options = Json::parse(c.options_json.empty() ? "{}" : c.options_json);
     if (options.is_object())
@@ -320,7 +534,58 @@ std::string ConfigService::effective_config_json(const storage::LlmConfig& c) co
   } catch (const Json::exception&) {
     // validate() refuses malformed options on write; an old row keeps the defaults.
   }
+  // An environment variable only where the operator allowed it, and never
+  // for a private config: a plugin default like OPENAI_API_KEY is no exception.
+  if (schema.is_object())
+    for (const auto& [key, field] : schema.items()) {
+      if (!schema_flag(schema, key, "env") || !effective.contains(key)) continue;
+      const Json& v = effective[key];
+      if (c.owner_user_id || !v.is_string() || !policy_.allowed_key_env.count(v.get<std::string>()))
+        effective[key] = "";
+    }
+  // Secrets go only toward the origin they were entered for.
+  if (!c.secret_origin.empty() && c.secret_origin == origin_of(effective_base_url(c))) {
+    if (c.api_key)
+      if (auto key = secrets_.open(*c.api_key)) effective["api_key"] = *key;
+    const Json sealed = parse_or_empty(c.secret_options);  // kept alive: items() refers to it
+    for (const auto& [key, value] : sealed.items()) {
+      if (value.is_object()) {
+        if (!effective.contains(key) || !effective[key].is_object()) effective[key] = Json::object();
+        for (const auto& [entry, v] : value.items())
+          if (v.is_string())
+            if (auto plain = secrets_.open(v.get<std::string>())) effective[key][entry] = *plain;
+      } else if (value.is_string()) {
+        if (auto plain = secrets_.open(value.get<std::string>())) effective[key] = *plain;
+      }
+    }
+  }
   return effective.dump();
+}
+
+Result<int> ConfigService::seal_plaintext_secrets() {
+  return guarded<int>([&] {
+    return db_.write([&](storage::Conn& conn) {
+      int changed = 0;
+      for (auto c : storage::configs::list_unsealed(conn, std::string(crypto::SecretBox::kPrefix))) {
+        Json schema = Json::object();
+        if (const auto provider = registry_.provider(c.provider))
+          schema = Json::parse(provider->description().config_schema_json);
+        auto [readable, secret] = split_secrets(parse_or_empty(c.options_json), schema);
+        const bool plain_key = c.api_key && !c.api_key->empty() && !crypto::SecretBox::is_sealed(*c.api_key);
+        if (!plain_key && secret.empty() && !c.api_key && !c.secret_options) continue;
+        Json sealed = parse_or_empty(c.secret_options);
+        seal_into(sealed, secret, secrets_);
+        if (plain_key) c.api_key = secrets_.seal(*c.api_key);
+        if (c.api_key && c.api_key->empty()) c.api_key.reset();
+        c.options_json = readable.dump();
+        c.secret_options = sealed.empty() ? std::nullopt : std::optional(sealed.dump());
+        c.secret_origin = (c.api_key || c.secret_options) ? origin_of(effective_base_url(c)) : "";
+        storage::configs::update(conn, c);
+        ++changed;
+      }
+      return changed;
+    });
+  });
 }
 
 std::string ConfigService::effective_model(const storage::LlmConfig& c) const {

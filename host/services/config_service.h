@@ -6,6 +6,7 @@
 // stored and passed to the provider, never returned.
 #pragma once
 
+#include "host/services/caller.h"
 #include "host/services/result.h"
 #include "storage/records.h"
 
@@ -14,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -24,6 +26,9 @@ class PluginRegistry;
 namespace storage {
 class Database;
 }
+namespace crypto {
+class SecretBox;
+}
 
 // A config as callers may see it: no api_key, only whether one is set.
 struct ConfigInfo {
@@ -33,7 +38,9 @@ struct ConfigInfo {
   std::string model_name;
   std::string base_url;
   std::string options_json = "{}";
-  bool has_api_key = false;
+  bool has_api_key = false;                // any secret is stored (api_key or a secret option)
+  std::vector<std::string> secret_fields;  // which ones, e.g. "api_key", "options.headers.Authorization"
+  bool shared = true;                      // false: private to the user who made it
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 };
@@ -50,6 +57,12 @@ struct ConfigInput {
 
 ConfigInfo to_info(const storage::LlmConfig& config);
 
+// What the operator allows configs to do (HostOptions carries the same).
+struct ConfigPolicy {
+  bool allow_user_configs = false;         // users may make private configs
+  std::set<std::string> allowed_key_env;   // variables an env-name option may name
+};
+
 // A stored config with what a provider call needs, computed once.
 struct ResolvedConfig {
   storage::LlmConfig record;
@@ -59,47 +72,58 @@ struct ResolvedConfig {
 
 class ConfigService {
  public:
-  ConfigService(storage::Database& db, const PluginRegistry& registry);
+  ConfigService(storage::Database& db, const PluginRegistry& registry, const crypto::SecretBox& secrets,
+                ConfigPolicy policy = {});
 
-  Result<std::vector<ConfigInfo>> list();
-  Result<ConfigInfo> get(std::int64_t id);
-  Result<ConfigInfo> create(const ConfigInput& input);
-  Result<ConfigInfo> update(std::int64_t id, const ConfigInput& input);
+  // Shared configs are made, changed and deleted by admins and used by all;
+  // a private config (ConfigPolicy::allow_user_configs) is seen and used by
+  // its maker only. A config the caller cannot see does not exist for them.
+  Result<std::vector<ConfigInfo>> list(const Caller& caller);
+  Result<ConfigInfo> get(const Caller& caller, std::int64_t id);
+  Result<ConfigInfo> create(const Caller& caller, const ConfigInput& input);
+  Result<ConfigInfo> update(const Caller& caller, std::int64_t id, const ConfigInput& input);
   // Refused with 409 config_in_use (naming how many sessions use it) while sessions use it.
-  Result<Unit> remove(std::int64_t id);
+  Result<Unit> remove(const Caller& caller, std::int64_t id);
+  static bool visible(const storage::LlmConfig& config, const Caller& caller);
 
-  // The owner's preferred config if set and still present, else config 1,
+  // The caller's preferred config if set and still visible, else config 1,
   // else a Conflict "no_default_config" saying how to create one.
-  Result<ConfigInfo> default_config(const std::string& owner);
-  // The stored config named `name` (with its api_key), for the provider call only.
-  Result<storage::LlmConfig> record_by_name(const std::string& name);
-  // The same, resolved for a provider call, from a cache: a name is looked
-  // up again after a second (another host may have changed it) and at once
-  // after any change made through this service.
-  Result<std::shared_ptr<const ResolvedConfig>> resolve_by_name(const std::string& name);
+  Result<ConfigInfo> default_config(const Caller& caller);
+  // The config named `name`, resolved for a provider call, from a cache: a
+  // name is looked up again after a second (another host may have changed
+  // it) and at once after any change made through this service.
+  Result<std::shared_ptr<const ResolvedConfig>> resolve_by_name(const Caller& caller, const std::string& name);
   // `config` resolved, cached while its updated_at stays the same.
   std::shared_ptr<const ResolvedConfig> resolve(const storage::LlmConfig& config);
-  Result<storage::LlmConfig> default_config_record(const std::string& owner);
-  Result<std::optional<std::int64_t>> preferred(const std::string& owner);
-  Result<ConfigInfo> set_preferred(const std::string& owner, std::int64_t config_id);
-  Result<Unit> clear_preferred(const std::string& owner);
+  Result<storage::LlmConfig> default_config_record(const Caller& caller);
+  Result<std::optional<std::int64_t>> preferred(const Caller& caller);
+  Result<ConfigInfo> set_preferred(const Caller& caller, std::int64_t config_id);
+  Result<Unit> clear_preferred(const Caller& caller);
 
   // On first start with no config at all, creates one from plugins.json's
   // default_config (so it gets id 1). Returns whether it created one.
   Result<bool> ensure_first_config(const std::string& default_config_json);
+  // Seals secrets stored in plain text by an older version (api_key, secret
+  // option fields) and binds them to their origin. Returns how many configs changed.
+  Result<int> seal_plaintext_secrets();
 
   // The provider's default config overridden by the stored one, as JSON:
-  // model_name, base_url (when set), api_key (when set), then each options field.
+  // model_name, base_url (when set), the options, and the secrets opened —
+  // only while the base_url's origin is the one they were entered for.
   std::string effective_config_json(const storage::LlmConfig& config) const;
   // The model a turn with this config really uses (stored, else the plugin's default).
   std::string effective_model(const storage::LlmConfig& config) const;
+  // Where a turn with this config connects (stored, else the plugin's default).
+  std::string effective_base_url(const storage::LlmConfig& config) const;
 
  private:
-  Result<Unit> validate(const storage::LlmConfig& config) const;
+  Result<Unit> validate(const storage::LlmConfig& config, const std::string& options_json) const;
   void forget_cached();
 
   storage::Database& db_;
   const PluginRegistry& registry_;
+  const crypto::SecretBox& secrets_;
+  ConfigPolicy policy_;
 
   struct Named {
     std::shared_ptr<const ResolvedConfig> config;

@@ -13,6 +13,8 @@ namespace switchboard {
 
 enum class ErrorKind {
   InvalidArgument,      // fix the request; retrying it unchanged fails again
+  Unauthenticated,      // no key, or a wrong, revoked or expired one
+  PermissionDenied,     // the caller is known but lacks the right
   NotFound,             // the id names nothing (or nothing of the caller's)
   Conflict,             // the state forbids it now (name taken, config in use, no default)
   Unavailable,          // a provider is not loaded; fix the deployment
@@ -31,6 +33,10 @@ struct Error {
 
 inline Error invalid(std::string field, std::string message) {
   return {ErrorKind::InvalidArgument, "invalid_" + field, std::move(message), field};
+}
+
+inline Error permission_denied(std::string message) {
+  return {ErrorKind::PermissionDenied, "permission_denied", std::move(message), ""};
 }
 
 template <typename T>

@@ -58,25 +58,25 @@ Result<Unit> validate_title(const std::string& title) {
 
 SessionService::SessionService(storage::Database& db, ConfigService& configs) : db_(db), configs_(configs) {}
 
-Result<SessionInfo> SessionService::create(const std::string& owner, const std::string& title,
+Result<SessionInfo> SessionService::create(const Caller& caller, const std::string& title,
                                            std::optional<std::int64_t> config_id) {
   if (auto ok = validate_title(title); !ok) return ok.error();
   std::int64_t bound = 0;
   if (config_id) {
     bound = *config_id;
   } else {
-    auto def = configs_.default_config_record(owner);
+    auto def = configs_.default_config_record(caller);
     if (!def) return def.error();
     bound = def->id;
   }
   return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
     return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
-      if (!storage::configs::find(conn, bound))
+      if (const auto c = storage::configs::find(conn, bound); !c || !ConfigService::visible(*c, caller))
         return Error{ErrorKind::NotFound, "config_not_found",
                      "no LLM config with id " + std::to_string(bound), "config_id"};
       storage::Session s;
       s.title = title.empty() ? "New chat" : title;
-      s.owner = owner;
+      s.owner = caller.owner();
       s.config_id = bound;
       const std::int64_t id = storage::sessions::insert(conn, s);
       return to_info(*storage::sessions::find(conn, id));
@@ -84,7 +84,7 @@ Result<SessionInfo> SessionService::create(const std::string& owner, const std::
   });
 }
 
-Result<SessionPage> SessionService::list(const std::string& owner, std::int64_t limit, std::int64_t offset) {
+Result<SessionPage> SessionService::list(const Caller& caller, std::int64_t limit, std::int64_t offset) {
   if (limit < 1 || limit > kMaxPageSize)
     return invalid("limit", "limit must be between 1 and " + std::to_string(kMaxPageSize));
   if (offset < 0) return invalid("offset", "offset must not be negative");
@@ -93,40 +93,40 @@ Result<SessionPage> SessionService::list(const std::string& owner, std::int64_t 
       SessionPage page;
       page.limit = limit;
       page.offset = offset;
-      page.total = storage::sessions::count(conn, owner);
-      for (const auto& s : storage::sessions::list(conn, owner, limit, offset))
+      page.total = storage::sessions::count(conn, caller.owner());
+      for (const auto& s : storage::sessions::list(conn, caller.owner(), limit, offset))
         page.sessions.push_back(to_info(s));
       return page;
     });
   });
 }
 
-Result<SessionInfo> SessionService::get(const std::string& owner, std::int64_t id) {
+Result<SessionInfo> SessionService::get(const Caller& caller, std::int64_t id) {
   return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
-    const auto s = db_.read([&](storage::Conn& conn) { return owned(conn, owner, id); });
+    const auto s = db_.read([&](storage::Conn& conn) { return owned(conn, caller.owner(), id); });
     if (!s) return session_not_found(id);
     return to_info(*s);
   });
 }
 
-Result<SessionInfo> SessionService::rename(const std::string& owner, std::int64_t id, const std::string& title) {
+Result<SessionInfo> SessionService::rename(const Caller& caller, std::int64_t id, const std::string& title) {
   if (auto ok = validate_title(title); !ok) return ok.error();
   if (title.empty()) return invalid("title", "title must not be empty");
   return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
     return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
-      if (!owned(conn, owner, id)) return session_not_found(id);
+      if (!owned(conn, caller.owner(), id)) return session_not_found(id);
       storage::sessions::rename(conn, id, title);
       return to_info(*storage::sessions::find(conn, id));
     });
   });
 }
 
-Result<SessionInfo> SessionService::switch_config(const std::string& owner, std::int64_t id,
+Result<SessionInfo> SessionService::switch_config(const Caller& caller, std::int64_t id,
                                                   std::int64_t config_id) {
   return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
     return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
-      if (!owned(conn, owner, id)) return session_not_found(id);
-      if (!storage::configs::find(conn, config_id))
+      if (!owned(conn, caller.owner(), id)) return session_not_found(id);
+      if (const auto c = storage::configs::find(conn, config_id); !c || !ConfigService::visible(*c, caller))
         return Error{ErrorKind::NotFound, "config_not_found",
                      "no LLM config with id " + std::to_string(config_id), "config_id"};
       storage::sessions::set_config(conn, id, config_id);
@@ -135,20 +135,20 @@ Result<SessionInfo> SessionService::switch_config(const std::string& owner, std:
   });
 }
 
-Result<Unit> SessionService::remove(const std::string& owner, std::int64_t id) {
+Result<Unit> SessionService::remove(const Caller& caller, std::int64_t id) {
   return guarded<Unit>([&]() -> Result<Unit> {
     return db_.write([&](storage::Conn& conn) -> Result<Unit> {
-      if (!owned(conn, owner, id)) return session_not_found(id);
+      if (!owned(conn, caller.owner(), id)) return session_not_found(id);
       storage::sessions::remove(conn, id);
       return Unit{};
     });
   });
 }
 
-Result<std::vector<storage::Message>> SessionService::messages(const std::string& owner, std::int64_t id) {
+Result<std::vector<storage::Message>> SessionService::messages(const Caller& caller, std::int64_t id) {
   return guarded<std::vector<storage::Message>>([&]() -> Result<std::vector<storage::Message>> {
     return db_.read([&](storage::Conn& conn) -> Result<std::vector<storage::Message>> {
-      if (!owned(conn, owner, id)) return session_not_found(id);
+      if (!owned(conn, caller.owner(), id)) return session_not_found(id);
       return storage::messages::list(conn, id);
     });
   });

@@ -39,17 +39,17 @@ class SessionService {
  public:
   SessionService(storage::Database& db, ConfigService& configs);
 
-  // With config_id, or the owner's default config when absent.
-  Result<SessionInfo> create(const std::string& owner, const std::string& title,
+  // With config_id (a config the caller can see), or the caller's default config when absent.
+  Result<SessionInfo> create(const Caller& caller, const std::string& title,
                              std::optional<std::int64_t> config_id);
   // Most recently updated first.
-  Result<SessionPage> list(const std::string& owner, std::int64_t limit, std::int64_t offset);
-  Result<SessionInfo> get(const std::string& owner, std::int64_t id);
-  Result<SessionInfo> rename(const std::string& owner, std::int64_t id, const std::string& title);
-  Result<SessionInfo> switch_config(const std::string& owner, std::int64_t id, std::int64_t config_id);
+  Result<SessionPage> list(const Caller& caller, std::int64_t limit, std::int64_t offset);
+  Result<SessionInfo> get(const Caller& caller, std::int64_t id);
+  Result<SessionInfo> rename(const Caller& caller, std::int64_t id, const std::string& title);
+  Result<SessionInfo> switch_config(const Caller& caller, std::int64_t id, std::int64_t config_id);
   // Deletes the session and its messages.
-  Result<Unit> remove(const std::string& owner, std::int64_t id);
-  Result<std::vector<storage::Message>> messages(const std::string& owner, std::int64_t id);
+  Result<Unit> remove(const Caller& caller, std::int64_t id);
+  Result<std::vector<storage::Message>> messages(const Caller& caller, std::int64_t id);
 
  private:
   storage::Database& db_;

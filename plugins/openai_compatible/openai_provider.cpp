@@ -38,11 +38,24 @@ class OpenAiProvider final : public sdk::Provider {
     auto field = [](const char* type, const char* description) {
       return sdk::Json{{"type", type}, {"description", description}};
     };
+    // Marks the host reads: a secret is sealed at rest, never shown, and
+    // sent only to the origin it was entered for; an env field names a host
+    // variable, allowed only by the operator.
+    auto secret = [](sdk::Json f) { f["secret"] = true; return f; };
+    auto env = [](sdk::Json f) { f["env"] = true; return f; };
+    auto with_secret_keys = [](sdk::Json f, std::initializer_list<const char*> keys) {
+      f["secret_keys"] = sdk::Json::array();
+      for (const char* k : keys) f["secret_keys"].push_back(k);
+      return f;
+    };
     sdk::Json s = {{"base_url", field("string", "API root, e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1")},
                    {"model_name", field("string", "the model to ask for")},
-                   {"api_key", field("string", "bearer token (write-only)")},
-                   {"api_key_env", field("string", "environment variable holding the bearer token, used when api_key is empty")},
-                   {"headers", field("object", "extra request headers, e.g. HTTP-Referer for OpenRouter, OpenAI-Organization")},
+                   {"api_key", secret(field("string", "bearer token (write-only)"))},
+                   {"api_key_env", env(field("string", "environment variable holding the bearer token, used when api_key "
+                                                       "is empty; the host allows only variables its operator named"))},
+                   {"headers", with_secret_keys(field("object", "extra request headers, e.g. HTTP-Referer for OpenRouter, "
+                                                                "OpenAI-Organization; credentials among them are write-only"),
+                                                {"Authorization", "Proxy-Authorization", "X-Api-Key", "Api-Key"})},
                    {"extra_body", field("object", "extra fields merged into every request body (top_p, seed, ...)")}};
     s.update(sp::http_settings_schema());
     return s;
