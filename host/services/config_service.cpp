@@ -274,7 +274,8 @@ Result<Unit> apply_input(storage::LlmConfig& c, const ConfigInput& input, const 
   Json sealed = parse_or_empty(c.secret_options);
   std::optional<std::string> key = c.api_key;
   const std::string new_origin = origin_of(effective_base_url_after);
-  if ((c.id != 0 && old_provider != c.provider) || (!old_origin.empty() && old_origin != new_origin)) {
+  const bool had_secrets = c.api_key.has_value() || c.secret_options.has_value();
+  if ((c.id != 0 && old_provider != c.provider) || (had_secrets && old_origin != new_origin)) {
     sealed = Json::object();
     key.reset();
   }
@@ -544,7 +545,7 @@ std::string ConfigService::effective_config_json(const storage::LlmConfig& c) co
         effective[key] = "";
     }
   // Secrets go only toward the origin they were entered for.
-  if (!c.secret_origin.empty() && c.secret_origin == origin_of(effective_base_url(c))) {
+  if (c.secret_origin == origin_of(effective_base_url(c))) {
     if (c.api_key)
       if (auto key = secrets_.open(*c.api_key)) effective["api_key"] = *key;
     const Json sealed = parse_or_empty(c.secret_options);  // kept alive: items() refers to it
@@ -572,7 +573,7 @@ Result<int> ConfigService::seal_plaintext_secrets() {
           schema = Json::parse(provider->description().config_schema_json);
         auto [readable, secret] = split_secrets(parse_or_empty(c.options_json), schema);
         const bool plain_key = c.api_key && !c.api_key->empty() && !crypto::SecretBox::is_sealed(*c.api_key);
-        if (!plain_key && secret.empty() && !c.api_key && !c.secret_options) continue;
+        if (!plain_key && secret.empty()) continue;  // sealed already, or nothing secret
         Json sealed = parse_or_empty(c.secret_options);
         seal_into(sealed, secret, secrets_);
         if (plain_key) c.api_key = secrets_.seal(*c.api_key);

@@ -101,6 +101,7 @@ bool Client::request(const std::string& method, const std::string& path, const s
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (fd_ < 0 && !connect()) return false;
     std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n";
+    if (!bearer_key().empty()) req += "Authorization: Bearer " + bearer_key() + "\r\n";
     if (!body.empty() || method == "POST")
       req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;

@@ -26,6 +26,12 @@ struct Response {
   Clock::time_point end{};
 };
 
+// The API key every Client sends ("" sends none); the bench provisions the host with it.
+inline std::string& bearer_key() {
+  static std::string key;
+  return key;
+}
+
 class Client {
  public:
   Client(std::uint16_t port) : port_(port) {}

@@ -95,7 +95,11 @@ HostProcess start_host(const Options& o) {
     {"name": "openai_compatible", "library": "libswitchboard_openai_compatible.so"}],
     "default_config": {"name": "mock-echo", "provider": "mock", "model_name": "mock-echo"}})";
   h.port = free_port();
+  // The host's first start takes this file's content as its admin key.
+  sb::bearer_key() = "sbk_bench-admin-0123456789abcdefghijklmnopqrstuvw";
+  std::ofstream(h.dir / "admin.key") << sb::bearer_key() << "\n";
   const std::vector<std::string> args = {o.host_bin,
+                                         "--admin-key-file=" + (h.dir / "admin.key").string(),
                                          "--port=" + std::to_string(h.port),
                                          "--db=" + (h.dir / "bench.db").string(),
                                          "--plugins=" + (h.dir / "plugins.json").string(),

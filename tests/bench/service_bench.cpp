@@ -8,6 +8,7 @@
 #include "host/plugins/plugin_registry.h"
 #include "host/services/chat_service.h"
 #include "host/services/config_service.h"
+#include "host/services/crypto.h"
 #include "host/services/session_service.h"
 #include "storage/database.h"
 
@@ -23,6 +24,7 @@
 
 using namespace switchboard;
 using Clock = std::chrono::steady_clock;
+const Caller kBenchUser{1, "bench", Role::User, 1};
 namespace fs = std::filesystem;
 
 int main(int argc, char** argv) {
@@ -45,13 +47,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto db = storage::Database::open_sqlite((dir / "bench.db").string());
-  ConfigService configs(*db, *registry);
+  const auto box = crypto::SecretBox::from_text(std::string(64, 'a'));
+  ConfigService configs(*db, *registry, box);
   SessionService sessions(*db, configs);
   ChatService chat(*db, *registry, configs);
   (void)configs.ensure_first_config(R"({"name": "mock-echo", "provider": "mock", "model_name": "mock-echo"})");
 
   auto turn = [&](std::int64_t session, const std::string& text) {
     TurnRequest r;
+    r.caller = kBenchUser;
     r.session_id = session;
     r.user_message = text;
     const auto result = chat.chat_turn(r);
@@ -63,7 +67,7 @@ int main(int argc, char** argv) {
   std::int64_t session = 0;
   int failures = 0;
   for (int i = 0; i < single_turns; ++i) {
-    if (i % 20 == 0) session = sessions.create("default", "bench", std::nullopt)->id;
+    if (i % 20 == 0) session = sessions.create(kBenchUser, "bench", std::nullopt)->id;
     const auto t0 = Clock::now();
     failures += turn(session, "What is the answer to this question number " + std::to_string(i) + "?") ? 0 : 1;
     micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
@@ -79,7 +83,7 @@ int main(int argc, char** argv) {
     threads.emplace_back([&] {
       std::int64_t s = 0;
       for (int i = 0; i < per_thread; ++i) {
-        if (i % 20 == 0) s = sessions.create("default", "bench", std::nullopt)->id;
+        if (i % 20 == 0) s = sessions.create(kBenchUser, "bench", std::nullopt)->id;
         if (!turn(s, "turn " + std::to_string(i))) ++threaded_failures;
       }
     });

@@ -246,6 +246,8 @@ TEST(Secrets, AnApiKeyNeverReachesALogLineOrAResponse) {
     o.db_path = dir.file("db.sqlite");
     o.manifest_path = dir.write("plugins.json", kMockOnlyManifest);
     o.plugin_dir = SB_PLUGIN_DIR;
+    o.admin_key_file = dir.write("admin.key", kAdminKey);
+    default_key() = kAdminKey;
     Host host(o);
     host.start();
     const auto port = host.port();
@@ -267,6 +269,13 @@ TEST(Secrets, AnApiKeyNeverReachesALogLineOrAResponse) {
     call("GET", "/api/configs/" + ok.dump());
     call("GET", "/api/providers");
     host.stop();
+    // At rest too: the key is sealed, so no byte sequence of it is in the
+    // database file or its write-ahead log.
+    for (const char* name : {"db.sqlite", "db.sqlite-wal"}) {
+      std::ifstream in(dir.file(name), std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      EXPECT_EQ(bytes.find("DO-NOT-LOG"), std::string::npos) << name;
+    }
   }
   const std::string logs = capture->text();
   Poco::Logger::setChannel("", nullptr);

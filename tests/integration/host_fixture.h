@@ -2,6 +2,8 @@
 //
 // The real host on 127.0.0.1:0 with a temporary directory for its database and
 // manifest, plus a tiny HTTP client: what every integration test starts from.
+// The host is provisioned with a known admin key (its --admin-key-file holds
+// it at first start), which every helper sends unless told to send another.
 #pragma once
 
 #include "host/app/host.h"
@@ -30,13 +32,30 @@ struct HttpReply {
   int status = 0;
   std::string body;
   std::string content_type;
+  std::string www_authenticate;
 };
 
+// The admin key every fixture host is provisioned with.
+inline const std::string kAdminKey = "sbk_test-admin-0123456789abcdefghijklmnopqrstuv";
+
+// The key helpers send when not given one: the fixture's admin key.
+inline std::string& default_key() {
+  static std::string key;
+  return key;
+}
+
+// Adds "Authorization: Bearer <key>" (none for an empty key).
+inline void authorize(Poco::Net::HTTPRequest& request, const std::string& key) {
+  if (!key.empty()) request.set("Authorization", "Bearer " + key);
+}
+
 inline HttpReply http(std::uint16_t port, const std::string& method, const std::string& path,
-                      const std::string& body = "", const std::string& content_type = "application/json") {
+                      const std::string& body = "", const std::string& content_type = "application/json",
+                      const std::optional<std::string>& key = std::nullopt) {
   Poco::Net::HTTPClientSession session("127.0.0.1", port);
   session.setTimeout(Poco::Timespan(30, 0));
   Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+  authorize(request, key.value_or(default_key()));
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     request.setContentType(content_type);
     request.setContentLength(static_cast<std::streamsize>(body.size()));
@@ -47,8 +66,15 @@ inline HttpReply http(std::uint16_t port, const std::string& method, const std::
   HttpReply reply;
   reply.status = static_cast<int>(response.getStatus());
   reply.content_type = response.getContentType();
+  reply.www_authenticate = response.get("WWW-Authenticate", "");
   Poco::StreamCopier::copyToString(in, reply.body);
   return reply;
+}
+
+// The same request as the holder of `key` ("" sends no key at all).
+inline HttpReply http_as(const std::string& key, std::uint16_t port, const std::string& method,
+                         const std::string& path, const std::string& body = "") {
+  return http(port, method, path, body, "application/json", key);
 }
 
 // Reads Server-Sent Events from POST /api/chat/stream as they arrive.
@@ -60,10 +86,12 @@ class SseClient {
     std::chrono::steady_clock::time_point at;
   };
 
-  SseClient(std::uint16_t port, const std::string& body, const std::string& path = "/api/chat/stream")
+  SseClient(std::uint16_t port, const std::string& body, const std::string& path = "/api/chat/stream",
+            const std::optional<std::string>& key = std::nullopt)
       : session_("127.0.0.1", port) {
     session_.setTimeout(Poco::Timespan(30, 0));
     Poco::Net::HTTPRequest request("POST", path, Poco::Net::HTTPMessage::HTTP_1_1);
+    authorize(request, key.value_or(default_key()));
     request.setContentType("application/json");
     request.setContentLength(static_cast<std::streamsize>(body.size()));
     session_.sendRequest(request) << body;
@@ -161,6 +189,8 @@ class HostFixture : public ::testing::Test {
     o.db_path = dir_.file("switchboard.db");
     o.manifest_path = dir_.write("plugins.json", manifest());
     o.plugin_dir = SB_PLUGIN_DIR;
+    o.admin_key_file = dir_.write("admin.key", kAdminKey + "\n");
+    default_key() = kAdminKey;
     tune(o);
     host_ = std::make_unique<Host>(o);
     host_->start();
@@ -172,6 +202,22 @@ class HostFixture : public ::testing::Test {
 
   HttpReply get(const std::string& path) { return http(host_->port(), "GET", path); }
   HttpReply post(const std::string& path, const std::string& body) { return http(host_->port(), "POST", path, body); }
+
+  // A new user with `role`, and a key of theirs (made by the admin).
+  struct Account {
+    std::int64_t id = 0;
+    std::string key;
+  };
+  Account make_user(const std::string& name, const std::string& role = "user") {
+    const HttpReply u = post("/api/users", R"({"name": ")" + name + R"(", "role": ")" + role + R"("})");
+    EXPECT_EQ(u.status, 201) << u.body;
+    Account a;
+    a.id = nlohmann::json::parse(u.body)["id"].get<std::int64_t>();
+    const HttpReply k = post("/api/keys", R"({"user_id": )" + std::to_string(a.id) + "}");
+    EXPECT_EQ(k.status, 201) << k.body;
+    a.key = nlohmann::json::parse(k.body)["key"].get<std::string>();
+    return a;
+  }
 
   TempDir dir_;
   std::unique_ptr<Host> host_;

@@ -160,6 +160,7 @@ TEST_F(HttpApi, APostWithoutABodyIsAnsweredAtOnce) {
   Poco::Net::HTTPClientSession session("127.0.0.1", host_->port());
   session.setTimeout(Poco::Timespan(3, 0));
   Poco::Net::HTTPRequest request("POST", "/api/sessions", Poco::Net::HTTPMessage::HTTP_1_1);
+  authorize(request, kAdminKey);
   session.sendRequest(request);
   Poco::Net::HTTPResponse response;
   std::string body;
@@ -170,18 +171,8 @@ TEST_F(HttpApi, APostWithoutABodyIsAnsweredAtOnce) {
 
 TEST_F(HttpApi, SessionsBelongToTheirOwner) {
   const std::int64_t id = new_session();
-  const HttpReply other = [&] {
-    Poco::Net::HTTPClientSession session("127.0.0.1", host_->port());
-    Poco::Net::HTTPRequest request("GET", "/api/sessions/" + std::to_string(id), Poco::Net::HTTPMessage::HTTP_1_1);
-    request.set("X-Switchboard-User", "mallory");
-    session.sendRequest(request);
-    Poco::Net::HTTPResponse response;
-    HttpReply reply;
-    Poco::StreamCopier::copyToString(session.receiveResponse(response), reply.body);
-    reply.status = static_cast<int>(response.getStatus());
-    return reply;
-  }();
-  EXPECT_EQ(other.status, 404);
+  const Account mallory = make_user("mallory");
+  EXPECT_EQ(http_as(mallory.key, host_->port(), "GET", "/api/sessions/" + std::to_string(id)).status, 404);
 }
 
 TEST_F(HttpApi, WholeChatReturnsBothMessagesWithTheirSnapshot) {

@@ -33,6 +33,7 @@ class OpenAiDoor : public HostFixture {
   Raw completions(const std::string& body) {
     Poco::Net::HTTPClientSession session("127.0.0.1", host_->port());
     Poco::Net::HTTPRequest request("POST", "/v1/chat/completions", Poco::Net::HTTPMessage::HTTP_1_1);
+    authorize(request, kAdminKey);
     request.setContentType("application/json");
     request.setContentLength(static_cast<std::streamsize>(body.size()));
     session.sendRequest(request) << body;

@@ -19,7 +19,7 @@ test('a reply cut by a crash is marked interrupted at the next start', async () 
     const session = await host.api('POST', '/api/sessions', { config_id: config.json.id });
     const res = await fetch(`${host.base}/api/chat/stream`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: host.headers({ 'Content-Type': 'application/json' }),
       body: JSON.stringify({ session_id: session.json.id, user_message: 'keep going' }),
     });
     const reader = res.body.getReader();

@@ -3,7 +3,7 @@
 // Starts the real switchboard binary on a free loopback port with a fresh
 // database, for tests written in JavaScript; stops it afterwards.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,14 +22,21 @@ export function freePort() {
   });
 }
 
+// The admin key every test host is provisioned with: the host's first start
+// takes the content of its --admin-key-file as the admin's key.
+export const adminKey = 'sbk_node-admin-0123456789abcdefghijklmnopqrstuvwx';
+
 // `dir` keeps the database across starts (the caller removes it); by default
-// each host gets a fresh directory, removed when it stops.
+// each host gets a fresh directory, removed when it stops. `host.key` is the
+// admin key; `host.headers()` the headers that carry it.
 export async function startHost({ dir: keptDir } = {}) {
   const bin = process.env.SWITCHBOARD_BIN ?? path.join(repo, 'build', 'switchboard');
   const pluginDir = process.env.SWITCHBOARD_PLUGIN_DIR ?? path.join(repo, 'build', 'plugins');
   const dir = keptDir ?? mkdtempSync(path.join(os.tmpdir(), 'switchboard-node-'));
   const port = await freePort();
-  const child = spawn(bin, [`--port=${port}`, `--db=${path.join(dir, 'test.db')}`,
+  const keyFile = path.join(dir, 'admin.key');
+  if (!existsSync(keyFile)) writeFileSync(keyFile, `${adminKey}\n`, { mode: 0o600 });
+  const child = spawn(bin, [`--port=${port}`, `--db=${path.join(dir, 'test.db')}`, `--admin-key-file=${keyFile}`,
     `--plugins=${path.join(repo, 'plugins.json')}`, `--plugin-dir=${pluginDir}`, '--log-level=warning'],
   { stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
@@ -40,12 +47,15 @@ export async function startHost({ dir: keptDir } = {}) {
     if (i > 200 || child.exitCode !== null) throw new Error(`switchboard did not start (${bin})`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const headers = (extra = {}) => ({ Authorization: `Bearer ${adminKey}`, ...extra });
   return {
     base,
+    key: adminKey,
+    headers,
     async api(method, route, body) {
       const res = await fetch(`${base}${route}`, {
         method,
-        headers: body ? { 'Content-Type': 'application/json' } : {},
+        headers: headers(body ? { 'Content-Type': 'application/json' } : {}),
         body: body ? JSON.stringify(body) : undefined,
       });
       return { status: res.status, json: await res.json() };

@@ -65,7 +65,7 @@ rules:
 async function streamTurn(sessionId, text) {
   const res = await fetch(`${host.base}/api/chat/stream`, {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: host.headers({ 'Content-Type': 'application/json' }),
     body: JSON.stringify({ session_id: sessionId, user_message: text }),
   });
   assert.equal(res.status, 200);
@@ -128,7 +128,7 @@ test('a session bound to an OpenAI-compatible upstream streams token by token an
 });
 
 test('the official client through the host to mock-llm', async () => {
-  const client = new OpenAI({ baseURL: `${host.base}/v1`, apiKey: 'not-needed' });
+  const client = new OpenAI({ baseURL: `${host.base}/v1`, apiKey: host.key });
   const stream = await client.chat.completions.create({
     model: 'mock-llm', stream: true, messages: [{ role: 'user', content: 'relayed twice over' }],
   });

@@ -21,7 +21,7 @@ before(async () => {
     { name: 'slow', provider: 'mock', model_name: 'mock-tokens', options: { tokens: 200, delay_ms: 20 } });
   assert.equal(slow.status, 201);
   // The five lines of the README:
-  client = new OpenAI({ baseURL: `${host.base}/v1`, apiKey: 'not-needed' });
+  client = new OpenAI({ baseURL: `${host.base}/v1`, apiKey: host.key });
 });
 
 after(async () => {
@@ -106,4 +106,9 @@ test('aborting a stream half way leaves the host answering', async () => {
   assert.equal(deltas, 5, 'no delta arrives after the abort');
   const next = await client.chat.completions.create({ model: 'mock-echo', messages: [{ role: 'user', content: 'still there?' }] });
   assert.equal(next.choices[0].message.content, 'still there?');
+});
+
+test('a wrong key raises the client\'s AuthenticationError', async () => {
+  const stranger = new OpenAI({ baseURL: `${host.base}/v1`, apiKey: 'sbk_not-a-key-0123456789abcdefghijklmn', maxRetries: 0 });
+  await assert.rejects(stranger.models.list(), (e) => e instanceof OpenAI.AuthenticationError && e.status === 401);
 });

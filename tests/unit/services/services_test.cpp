@@ -7,6 +7,7 @@
 #include "host/plugins/plugin_registry.h"
 #include "host/services/chat_service.h"
 #include "host/services/config_service.h"
+#include "host/services/crypto.h"
 #include "host/services/session_service.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
@@ -26,6 +27,11 @@ namespace {
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
+// Callers as the router would hand them over: two users and an admin.
+const Caller kAlice{1, "alice", Role::User, 1};
+const Caller kBob{2, "bob", Role::User, 2};
+const Caller kAdmin{3, "root", Role::Admin, 3};
+
 class Services : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -42,7 +48,7 @@ class Services : public ::testing::Test {
   }
   void open() {
     db_ = storage::Database::open_sqlite((dir_ / "test.db").string());
-    configs_ = std::make_unique<ConfigService>(*db_, *registry_);
+    configs_ = std::make_unique<ConfigService>(*db_, *registry_, box_);
     sessions_ = std::make_unique<SessionService>(*db_, *configs_);
     chat_ = std::make_unique<ChatService>(*db_, *registry_, *configs_);
   }
@@ -60,13 +66,13 @@ class Services : public ::testing::Test {
     in.provider = "mock";
     in.model_name = model;
     in.options_json = options;
-    auto r = configs_->create(in);
+    auto r = configs_->create(kAdmin, in);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
     return r.value();
   }
 
   SessionInfo make_session(std::optional<std::int64_t> config_id = std::nullopt) {
-    auto r = sessions_->create("alice", "chat", config_id);
+    auto r = sessions_->create(kAlice, "chat", config_id);
     EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
     return r.value();
   }
@@ -74,7 +80,7 @@ class Services : public ::testing::Test {
   TurnResult turn(std::int64_t session_id, const std::string& text, bool streaming = false,
                   std::optional<std::int64_t> config_id = std::nullopt) {
     TurnRequest req;
-    req.owner = "alice";
+    req.caller = kAlice;
     req.session_id = session_id;
     req.user_message = text;
     req.config_id = config_id;
@@ -85,10 +91,11 @@ class Services : public ::testing::Test {
   }
 
   std::vector<storage::Message> stored(std::int64_t session_id) {
-    return sessions_->messages("alice", session_id).value();
+    return sessions_->messages(kAlice, session_id).value();
   }
 
   fs::path dir_;
+  crypto::SecretBox box_ = crypto::SecretBox::from_text(std::string(64, 'a'));
   std::shared_ptr<PluginRegistry> registry_;
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<ConfigService> configs_;
@@ -99,7 +106,7 @@ class Services : public ::testing::Test {
 // --- default-config lookup (seed step 1) ----------------------------------------
 
 TEST_F(Services, NoConfigAtAllIsATypedErrorSayingHowToFixIt) {
-  const auto r = configs_->default_config("alice");
+  const auto r = configs_->default_config(kAlice);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::Conflict);
   EXPECT_EQ(r.error().code, "no_default_config");
@@ -109,7 +116,7 @@ TEST_F(Services, NoConfigAtAllIsATypedErrorSayingHowToFixIt) {
 TEST_F(Services, DefaultIsConfigOneWithoutAPreference) {
   const auto first = make_config("first");
   make_config("second");
-  const auto r = configs_->default_config("alice");
+  const auto r = configs_->default_config(kAlice);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->id, first.id);
   EXPECT_EQ(r->id, 1);
@@ -118,35 +125,35 @@ TEST_F(Services, DefaultIsConfigOneWithoutAPreference) {
 TEST_F(Services, PreferredConfigWinsAndFallsBackToOneWhenDeleted) {
   make_config("first");
   const auto second = make_config("second");
-  ASSERT_TRUE(configs_->set_preferred("alice", second.id).ok());
-  EXPECT_EQ(configs_->default_config("alice")->id, second.id);
-  EXPECT_EQ(configs_->default_config("bob")->id, 1) << "a preference belongs to its owner only";
+  ASSERT_TRUE(configs_->set_preferred(kAlice, second.id).ok());
+  EXPECT_EQ(configs_->default_config(kAlice)->id, second.id);
+  EXPECT_EQ(configs_->default_config(kBob)->id, 1) << "a preference belongs to its owner only";
 
-  ASSERT_TRUE(configs_->remove(second.id).ok());
-  EXPECT_EQ(configs_->default_config("alice")->id, 1);
-  EXPECT_FALSE(configs_->preferred("alice")->has_value());
+  ASSERT_TRUE(configs_->remove(kAdmin, second.id).ok());
+  EXPECT_EQ(configs_->default_config(kAlice)->id, 1);
+  EXPECT_FALSE(configs_->preferred(kAlice)->has_value());
 }
 
 TEST_F(Services, WithoutConfigOneThePreferredIsUsedElseTheTypedError) {
   const auto first = make_config("first");
   const auto second = make_config("second");
-  ASSERT_TRUE(configs_->remove(first.id).ok());
-  EXPECT_EQ(configs_->default_config("alice").error().code, "no_default_config");
-  ASSERT_TRUE(configs_->set_preferred("alice", second.id).ok());
-  EXPECT_EQ(configs_->default_config("alice")->id, second.id);
-  ASSERT_TRUE(configs_->clear_preferred("alice").ok());
-  EXPECT_EQ(configs_->default_config("alice").error().code, "no_default_config");
+  ASSERT_TRUE(configs_->remove(kAdmin, first.id).ok());
+  EXPECT_EQ(configs_->default_config(kAlice).error().code, "no_default_config");
+  ASSERT_TRUE(configs_->set_preferred(kAlice, second.id).ok());
+  EXPECT_EQ(configs_->default_config(kAlice)->id, second.id);
+  ASSERT_TRUE(configs_->clear_preferred(kAlice).ok());
+  EXPECT_EQ(configs_->default_config(kAlice).error().code, "no_default_config");
 }
 
 TEST_F(Services, FirstStartCreatesConfigOneFromTheManifestOnce) {
   const std::string seed = R"({"name": "mock-echo", "provider": "mock", "model_name": "mock-echo"})";
   EXPECT_TRUE(configs_->ensure_first_config(seed).value());
   EXPECT_FALSE(configs_->ensure_first_config(seed).value());
-  const auto def = configs_->default_config("anyone");
+  const auto def = configs_->default_config(kBob);
   ASSERT_TRUE(def.ok());
   EXPECT_EQ(def->id, 1);
   EXPECT_EQ(def->provider, "mock");
-  EXPECT_EQ(configs_->list()->size(), 1u);
+  EXPECT_EQ(configs_->list(kAdmin)->size(), 1u);
 }
 
 // --- configs -------------------------------------------------------------------
@@ -156,7 +163,7 @@ TEST_F(Services, ConfigNamesAreUnique) {
   ConfigInput in;
   in.name = "same";
   in.provider = "mock";
-  const auto r = configs_->create(in);
+  const auto r = configs_->create(kAdmin, in);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind, ErrorKind::Conflict);
   EXPECT_EQ(r.error().code, "config_name_taken");
@@ -166,23 +173,23 @@ TEST_F(Services, ConfigProviderMustBeLoadedAndOptionsMatchItsSchema) {
   ConfigInput in;
   in.name = "x";
   in.provider = "nope";
-  auto r = configs_->create(in);
+  auto r = configs_->create(kAdmin, in);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().field, "provider");
   EXPECT_NE(r.error().message.find("loaded: mock"), std::string::npos);
 
   in.provider = "mock";
   in.options_json = R"({"delay_ms": "slow"})";
-  r = configs_->create(in);
+  r = configs_->create(kAdmin, in);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().field, "options");
   EXPECT_NE(r.error().message.find("options.delay_ms must be of type integer"), std::string::npos);
 
   in.options_json = R"({"colour": 1})";
-  r = configs_->create(in);
+  r = configs_->create(kAdmin, in);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("options.colour is not a setting of provider mock"), std::string::npos);
-  EXPECT_TRUE(configs_->list()->empty()) << "refused configs change nothing";
+  EXPECT_TRUE(configs_->list(kAdmin)->empty()) << "refused configs change nothing";
 }
 
 TEST_F(Services, ApiKeyIsWriteOnlyAndReachesTheEffectiveConfig) {
@@ -190,7 +197,7 @@ TEST_F(Services, ApiKeyIsWriteOnlyAndReachesTheEffectiveConfig) {
   in.name = "keyed";
   in.provider = "mock";
   in.api_key = std::optional<std::string>("sk-test-secret");
-  const auto created = configs_->create(in);
+  const auto created = configs_->create(kAdmin, in);
   ASSERT_TRUE(created.ok());
   EXPECT_TRUE(created->has_api_key);
 
@@ -201,7 +208,7 @@ TEST_F(Services, ApiKeyIsWriteOnlyAndReachesTheEffectiveConfig) {
 
   ConfigInput clear;
   clear.api_key = std::optional<std::string>();
-  EXPECT_FALSE(configs_->update(created->id, clear)->has_api_key);
+  EXPECT_FALSE(configs_->update(kAdmin, created->id, clear)->has_api_key);
 }
 
 TEST_F(Services, EffectiveConfigIsPluginDefaultsOverriddenFieldByField) {
@@ -217,11 +224,11 @@ TEST_F(Services, DeletingAConfigInUseIsRefusedNamingTheCount) {
   const auto c = make_config("busy");
   make_session(c.id);
   make_session(c.id);
-  const auto r = configs_->remove(c.id);
+  const auto r = configs_->remove(kAdmin, c.id);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "config_in_use");
   EXPECT_NE(r.error().message.find("used by 2 sessions"), std::string::npos) << r.error().message;
-  EXPECT_TRUE(configs_->get(c.id).ok());
+  EXPECT_TRUE(configs_->get(kAdmin, c.id).ok());
 }
 
 // --- sessions (seed step 2) -------------------------------------------------------
@@ -230,7 +237,7 @@ TEST_F(Services, SessionExposesItsConfigAsAnObject) {
   make_config("first");
   const auto second = make_config("second", "mock-inspect");
   const auto s = make_session(second.id);
-  const auto got = sessions_->get("alice", s.id);
+  const auto got = sessions_->get(kAlice, s.id);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(got->config.id, second.id);
   EXPECT_EQ(got->config.name, "second");
@@ -241,7 +248,7 @@ TEST_F(Services, SessionExposesItsConfigAsAnObject) {
 TEST_F(Services, SessionWithoutConfigTakesTheDefault) {
   make_config("first");
   EXPECT_EQ(make_session().config_id, 1);
-  const auto none = sessions_->create("alice", "", 99);
+  const auto none = sessions_->create(kAlice, "", 99);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.error().code, "config_not_found");
 }
@@ -252,28 +259,28 @@ TEST_F(Services, SessionsListMostRecentlyUpdatedFirstAndPage) {
   const auto b = make_session();
   const auto c = make_session();
   turn(a.id, "bump a");
-  const auto page = sessions_->list("alice", 2, 0);
+  const auto page = sessions_->list(kAlice, 2, 0);
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->total, 3);
   ASSERT_EQ(page->sessions.size(), 2u);
   EXPECT_EQ(page->sessions[0].id, a.id);
   EXPECT_EQ(page->sessions[1].id, c.id);
-  const auto rest = sessions_->list("alice", 2, 2);
+  const auto rest = sessions_->list(kAlice, 2, 2);
   ASSERT_EQ(rest->sessions.size(), 1u);
   EXPECT_EQ(rest->sessions[0].id, b.id);
-  EXPECT_EQ(sessions_->list("bob", 10, 0)->total, 0) << "sessions are per owner";
+  EXPECT_EQ(sessions_->list(kBob, 10, 0)->total, 0) << "sessions are per owner";
 }
 
 TEST_F(Services, RenameSwitchAndDeleteWithItsMessages) {
   make_config("first");
   const auto other = make_config("other");
   const auto s = make_session();
-  EXPECT_EQ(sessions_->rename("alice", s.id, "Renamed")->title, "Renamed");
-  EXPECT_EQ(sessions_->switch_config("alice", s.id, other.id)->config.name, "other");
-  EXPECT_EQ(sessions_->rename("bob", s.id, "stolen").error().code, "session_not_found");
+  EXPECT_EQ(sessions_->rename(kAlice, s.id, "Renamed")->title, "Renamed");
+  EXPECT_EQ(sessions_->switch_config(kAlice, s.id, other.id)->config.name, "other");
+  EXPECT_EQ(sessions_->rename(kBob, s.id, "stolen").error().code, "session_not_found");
   turn(s.id, "hello");
-  ASSERT_TRUE(sessions_->remove("alice", s.id).ok());
-  EXPECT_EQ(sessions_->get("alice", s.id).error().code, "session_not_found");
+  ASSERT_TRUE(sessions_->remove(kAlice, s.id).ok());
+  EXPECT_EQ(sessions_->get(kAlice, s.id).error().code, "session_not_found");
   const auto left = db_->read([&](storage::Conn& c) { return storage::messages::list(c, s.id); });
   EXPECT_TRUE(left.empty()) << "a deleted session's messages go with it";
 }
@@ -331,7 +338,7 @@ TEST_F(Services, ATurnOverrideRecordsWhatWasReallyUsed) {
   EXPECT_EQ(r.assistant.llm_model_name, "mock-tokens");
   EXPECT_EQ(r.assistant.config_id, tokens.id);
   EXPECT_EQ(r.assistant.content.rfind("tok1 tok2", 0), 0u);
-  EXPECT_EQ(sessions_->get("alice", s.id)->config_id, 1) << "the override is for one turn only";
+  EXPECT_EQ(sessions_->get(kAlice, s.id)->config_id, 1) << "the override is for one turn only";
 }
 
 TEST_F(Services, ATurnMovesTheSessionUpdateTime) {
@@ -339,14 +346,14 @@ TEST_F(Services, ATurnMovesTheSessionUpdateTime) {
   const auto s = make_session();
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   turn(s.id, "tick");
-  EXPECT_GT(sessions_->get("alice", s.id)->updated_at_ms, s.updated_at_ms);
+  EXPECT_GT(sessions_->get(kAlice, s.id)->updated_at_ms, s.updated_at_ms);
 }
 
 TEST_F(Services, InvalidTurnsAreRefusedAndWriteNothing) {
   make_config("echo");
   const auto s = make_session();
   auto refuse = [&](TurnRequest req, const std::string& field) {
-    req.owner = "alice";
+    req.caller = kAlice;
     const auto r = chat_->chat_turn(req);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().kind, ErrorKind::InvalidArgument);
@@ -365,13 +372,13 @@ TEST_F(Services, InvalidTurnsAreRefusedAndWriteNothing) {
   EXPECT_TRUE(stored(s.id).empty());
 
   TurnRequest unknown = ok;
-  unknown.owner = "alice";
+  unknown.caller = kAlice;
   unknown.session_id = 999;
   EXPECT_EQ(chat_->chat_turn(unknown).error().code, "session_not_found");
   unknown.session_id = s.id;
-  unknown.owner = "bob";
+  unknown.caller = kBob;
   EXPECT_EQ(chat_->chat_turn(unknown).error().code, "session_not_found") << "another owner's session";
-  unknown.owner = "alice";
+  unknown.caller = kAlice;
   unknown.config_id = 42;
   EXPECT_EQ(chat_->chat_turn(unknown).error().code, "config_not_found");
   EXPECT_TRUE(stored(s.id).empty());
@@ -412,7 +419,7 @@ TEST_F(Services, CancelKeepsThePartialReplyAsCancelled) {
     bool on_delta(std::string_view) override { return ++seen < 2; }
   } observer;
   TurnRequest req;
-  req.owner = "alice";
+  req.caller = kAlice;
   req.session_id = s.id;
   req.user_message = "go";
   const auto r = chat_->stream_turn(req, observer);
@@ -461,7 +468,7 @@ TEST_F(Services, ProviderNotLoadedIsUnavailableAndWritesNothing) {
     storage::sessions::set_config(c, s.id, id);
   });
   TurnRequest req;
-  req.owner = "alice";
+  req.caller = kAlice;
   req.session_id = s.id;
   req.user_message = "anyone?";
   const auto r = chat_->chat_turn(req);
@@ -476,7 +483,7 @@ TEST_F(Services, ShutdownInterruptsInFlightTurnsAndRefusesNewOnes) {
   std::optional<Result<TurnResult>> result;
   std::thread t([&] {
     TurnRequest req;
-    req.owner = "alice";
+    req.caller = kAlice;
     req.session_id = s.id;
     req.user_message = "long one";
     TurnObserver observer;
@@ -496,7 +503,7 @@ TEST_F(Services, ShutdownInterruptsInFlightTurnsAndRefusesNewOnes) {
   EXPECT_FALSE(messages[1].content.empty());
 
   TurnRequest late;
-  late.owner = "alice";
+  late.caller = kAlice;
   late.session_id = s.id;
   late.user_message = "too late";
   EXPECT_EQ(chat_->chat_turn(late).error().code, "shutting_down");
@@ -513,7 +520,7 @@ TEST_F(Services, EightThreadsFiftyTurnsEightSessionsLoseNothing) {
     threads.emplace_back([&, t] {
       for (int n = 0; n < kTurns; ++n) {
         TurnRequest req;
-        req.owner = "alice";
+        req.caller = kAlice;
         // Threads share sessions, so turns of one session really race.
         req.session_id = ids[static_cast<std::size_t>((t + n) % kSessions)];
         req.user_message = "t" + std::to_string(t) + "n" + std::to_string(n);
