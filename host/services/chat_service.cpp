@@ -282,11 +282,11 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
     case ChatStatus::Error:
       reply.status = kStatusError;
       reply.error_code = outcome.error_code;
-      reply.error_message = outcome.error_message;
-      result.error = Error{kind_of_upstream(outcome.error_code), outcome.error_code, outcome.error_message, ""};
+      reply.error_message = redact_secrets(outcome.error_message, resolved->secrets);
+      result.error = Error{kind_of_upstream(outcome.error_code), outcome.error_code, reply.error_message, ""};
       log::chat().error("session " + std::to_string(request.session_id) + " message " +
                         std::to_string(reply.id) + ": provider " + config.provider + " model " + call.model +
-                        " failed: " + outcome.error_code + ": " + outcome.error_message);
+                        " failed: " + outcome.error_code + ": " + reply.error_message);
       break;
   }
   try {

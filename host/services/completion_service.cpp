@@ -69,6 +69,7 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
   StoppableSink stoppable(sink, stopping_);
   result.outcome = provider->chat(call, stoppable);
   result.provider_time = std::chrono::steady_clock::now() - started;
+  result.outcome.error_message = redact_secrets(std::move(result.outcome.error_message), config.secrets);
   if (result.outcome.status == ChatStatus::Cancelled && stopping_.load()) {
     result.outcome.status = ChatStatus::Error;
     result.outcome.error_code = "shutting_down";

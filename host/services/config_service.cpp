@@ -410,7 +410,10 @@ std::shared_ptr<const ResolvedConfig> ConfigService::resolve(const storage::LlmC
         it->second->record.name == config.name)
       return it->second;
   }
-  auto resolved = std::make_shared<ResolvedConfig>(ResolvedConfig{config, effective_config_json(config), effective_model(config)});
+  auto resolved = std::make_shared<ResolvedConfig>();
+  resolved->record = config;
+  resolved->effective_json = effective_config_json(config, &resolved->secrets);
+  resolved->model = effective_model(config);
   std::lock_guard guard(cache_mutex_);
   if (by_id_.size() > 4096) by_id_.clear();
   by_id_[config.id] = resolved;
@@ -518,7 +521,26 @@ std::string ConfigService::effective_base_url(const storage::LlmConfig& c) const
   return "";
 }
 
+std::string redact_secrets(std::string text, const std::vector<std::string>& secrets) {
+  for (const auto& secret : secrets) {
+    if (secret.size() < 4) continue;
+    for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at))
+      text.replace(at, secret.size(), "[redacted]");
+  }
+  return text;
+}
+
 std::string ConfigService::effective_config_json(const storage::LlmConfig& c) const {
+  return effective_config_json(c, nullptr);
+}
+
+std::string ConfigService::effective_config_json(const storage::LlmConfig& c, std::vector<std::string>* opened) const {
+  // Each opened secret, and the token of a "Bearer <token>" value on its own.
+  auto keep = [&](const std::string& value) {
+    if (!opened) return;
+    opened->push_back(value);
+    if (value.rfind("Bearer ", 0) == 0) opened->push_back(value.substr(7));
+  };
   Json effective = Json::object();
   Json schema = Json::object();
   if (const auto provider = registry_.provider(c.provider)) {
@@ -547,16 +569,25 @@ std::string ConfigService::effective_config_json(const storage::LlmConfig& c) co
   // Secrets go only toward the origin they were entered for.
   if (c.secret_origin == origin_of(effective_base_url(c))) {
     if (c.api_key)
-      if (auto key = secrets_.open(*c.api_key)) effective["api_key"] = *key;
+      if (auto key = secrets_.open(*c.api_key)) {
+        keep(*key);
+        effective["api_key"] = *key;
+      }
     const Json sealed = parse_or_empty(c.secret_options);  // kept alive: items() refers to it
     for (const auto& [key, value] : sealed.items()) {
       if (value.is_object()) {
         if (!effective.contains(key) || !effective[key].is_object()) effective[key] = Json::object();
         for (const auto& [entry, v] : value.items())
           if (v.is_string())
-            if (auto plain = secrets_.open(v.get<std::string>())) effective[key][entry] = *plain;
+            if (auto plain = secrets_.open(v.get<std::string>())) {
+              keep(*plain);
+              effective[key][entry] = *plain;
+            }
       } else if (value.is_string()) {
-        if (auto plain = secrets_.open(value.get<std::string>())) effective[key] = *plain;
+        if (auto plain = secrets_.open(value.get<std::string>())) {
+          keep(*plain);
+          effective[key] = *plain;
+        }
       }
     }
   }

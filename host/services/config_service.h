@@ -68,7 +68,13 @@ struct ResolvedConfig {
   storage::LlmConfig record;
   std::string effective_json;  // plugin defaults overridden field by field
   std::string model;           // the model really used
+  std::vector<std::string> secrets;  // the opened secret values, to scrub from what comes back
 };
+
+// `text` with every occurrence of each secret (of 4 characters or more)
+// replaced by "[redacted]": a provider's error message may quote what it was
+// sent, and the host knows what it sent even when a third-party plugin forgets.
+std::string redact_secrets(std::string text, const std::vector<std::string>& secrets);
 
 class ConfigService {
  public:
@@ -111,6 +117,8 @@ class ConfigService {
   // model_name, base_url (when set), the options, and the secrets opened —
   // only while the base_url's origin is the one they were entered for.
   std::string effective_config_json(const storage::LlmConfig& config) const;
+  // The same, also collecting the opened secret values into `secrets`.
+  std::string effective_config_json(const storage::LlmConfig& config, std::vector<std::string>* secrets) const;
   // The model a turn with this config really uses (stored, else the plugin's default).
   std::string effective_model(const storage::LlmConfig& config) const;
   // Where a turn with this config connects (stored, else the plugin's default).

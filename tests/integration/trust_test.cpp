@@ -385,6 +385,29 @@ TEST_F(TrustSecrets, SecretOptionsAreWriteOnlyAndSealedAtRest) {
     EXPECT_EQ(file_bytes(dir_.file(name)).find("planted"), std::string::npos) << name;
 }
 
+// An upstream that quotes back what it was sent (here: the Authorization
+// header, a secret header the plugin does not scrub itself) reaches no
+// response, stored message or error: the host scrubs every secret it sent.
+TEST_F(TrustSecrets, AnUpstreamQuotingASecretHeaderBackIsRedacted) {
+  const std::string planted = "sk-header-echo-4d8a";
+  FakeUpstream upstream;
+  const std::int64_t id =
+      make_config({{"name", "echo"}, {"provider", "openai_compatible"}, {"model_name", "echo-key"},
+                   {"base_url", upstream.openai_url()},
+                   {"options", {{"headers", {{"Authorization", "Bearer " + planted}}}}}});
+  const HttpReply v1 = http(host_->port(), "POST", "/v1/chat/completions",
+                            R"({"model": "echo", "messages": [{"role": "user", "content": "hi"}]})");
+  EXPECT_EQ(v1.status, 502) << v1.body;
+  EXPECT_EQ(upstream.last_header("Authorization"), "Bearer " + planted) << "the header did go upstream";
+  const HttpReply s = post("/api/sessions", Json{{"config_id", id}}.dump());
+  const std::string sid = Json::parse(s.body)["id"].dump();
+  const HttpReply chat = post("/api/chat", R"({"session_id": )" + sid + R"(, "user_message": "hi"})");
+  EXPECT_EQ(chat.status, 502) << chat.body;
+  EXPECT_NE(chat.body.find("[redacted]"), std::string::npos) << chat.body;
+  const std::string stored = get("/api/sessions/" + sid + "/messages").body;
+  for (const std::string& text : {v1.body, chat.body, stored}) EXPECT_EQ(text.find(planted), std::string::npos) << text;
+}
+
 TEST_F(TrustSecrets, PlainTextKeysOfAnOlderDatabaseAreSealedAtStart) {
   const std::string planted = "sk-legacy-plaintext-91b2";
   FakeUpstream upstream;
