@@ -1,22 +1,54 @@
-// Switchboard chat page: sessions, config picker, and streaming replies read
-// from POST /api/chat/stream as Server-Sent Events. Nothing a user or a model
-// wrote is ever inserted as HTML: every text goes through textContent.
+// Switchboard chat page: signing in with an API key, sessions, config picker,
+// streaming replies read from POST /api/chat/stream as Server-Sent Events, and
+// the admins' users & keys panel. The key lives in localStorage and goes out
+// as "Authorization: Bearer" on every request (no cookies); any 401 returns to
+// the sign-in screen. Nothing a user or a model wrote is ever inserted as
+// HTML: every text goes through textContent.
 
 const MAX_CHARS = 4000;
 const SESSION_KEY = 'switchboard.session';
+const API_KEY = 'switchboard.key';
 
 const $ = (id) => document.getElementById(id);
 const state = { sessions: [], configs: [], providers: [], preferred: null, session: null, streaming: null };
+// `epoch` grows on every sign-in and sign-out, so an answer to a request made
+// under an earlier key never lands in the page of the next one.
+const auth = { key: null, me: null, epoch: 0 };
 
 // --- API --------------------------------------------------------------------
 
+// Thrown when the page went back to the sign-in screen during a request.
+class SignedOut extends Error {
+  constructor() {
+    super('signed out');
+    this.name = 'SignedOut';
+  }
+}
+
+function authHeaders(extra = {}) {
+  return { ...extra, Authorization: `Bearer ${auth.key}` };
+}
+
+// A 401 means the key is no good (revoked, expired, its user deleted): back to sign-in.
+function rejected(json, key, epoch) {
+  if (epoch === auth.epoch && key === auth.key) {
+    const why = json?.error?.message ? ` (${json.error.message})` : '';
+    signOut(`The key was not accepted${why}. Sign in again.`, 'error');
+  }
+  return new SignedOut();
+}
+
 async function api(method, path, body) {
+  const { key, epoch } = auth;
+  if (!key) throw new SignedOut();
   const res = await fetch(path, {
     method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: authHeaders(body === undefined ? {} : { 'Content-Type': 'application/json' }),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await res.json().catch(() => ({}));
+  if (res.status === 401) throw rejected(json, key, epoch);
+  if (epoch !== auth.epoch) throw new SignedOut();
   if (!res.ok) throw new Error(json?.error?.message ?? `${method} ${path} failed (${res.status})`);
   return json;
 }
@@ -25,6 +57,11 @@ function showBanner(text) {
   const banner = $('banner');
   banner.textContent = text ?? '';
   banner.hidden = !text;
+}
+
+// An error for the banner; none when the page went back to the sign-in screen.
+function complain(e) {
+  if (!(e instanceof SignedOut)) showBanner(e.message);
 }
 
 // --- Markdown, rendered as DOM nodes (never innerHTML) ------------------------------
@@ -212,6 +249,7 @@ async function selectSession(id) {
     renderMessages(messages);
     showBanner('');
   } catch (e) {
+    if (e instanceof SignedOut) return;
     localStorage.removeItem(SESSION_KEY);
     state.session = null;
     renderHeader();
@@ -281,13 +319,15 @@ async function send() {
     box.scrollTop = box.scrollHeight;
   };
 
+  const { key, epoch } = auth;
   try {
     const res = await fetch('/api/chat/stream', {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: authHeaders({ 'Content-Type': 'application/json' }),
       body: JSON.stringify({ session_id: state.session.id, user_message: text }),
       signal: controller.signal,
     });
+    if (res.status === 401) throw rejected(await res.json().catch(() => ({})), key, epoch);
     if (!res.ok) {
       const json = await res.json().catch(() => ({}));
       throw new Error(json?.error?.message ?? `the host answered ${res.status}`);
@@ -313,7 +353,9 @@ async function send() {
       reply.error = { message: 'the stream ended unexpectedly' };
     }
   } catch (e) {
-    if (e.name === 'AbortError') {
+    if (e instanceof SignedOut || epoch !== auth.epoch) {
+      node = null;  // the page is on the sign-in screen; the next sign-in reloads everything
+    } else if (e.name === 'AbortError') {
       reply.status = 'cancelled';
     } else if (!reply.content && reply.llm_provider === '…') {
       node.previousSibling?.remove();  // the user message was refused: nothing was saved
@@ -325,19 +367,25 @@ async function send() {
       reply.error = { message: e.message };
     }
   } finally {
-    if (node) redraw();
-    state.streaming = null;
-    updateComposer();
-    // A new chat is named after its first message.
-    if (node && state.session?.title === 'New chat') {
-      const title = [...text.replace(/\s+/g, ' ').trim()].slice(0, 48).join('');
-      api('PATCH', `/api/sessions/${state.session.id}`, { title })
-        .then((s) => { state.session = s; renderHeader(); })
-        .catch(() => {})
-        .finally(() => loadSessions().catch(() => {}));
-    } else {
-      loadSessions().catch(() => {});
+    if (state.streaming === controller) state.streaming = null;
+    if (epoch === auth.epoch) {
+      if (node) redraw();
+      afterTurn(Boolean(node), text);
     }
+  }
+}
+
+function afterTurn(replied, text) {
+  updateComposer();
+  // A new chat is named after its first message.
+  if (replied && state.session?.title === 'New chat') {
+    const title = [...text.replace(/\s+/g, ' ').trim()].slice(0, 48).join('');
+    api('PATCH', `/api/sessions/${state.session.id}`, { title })
+      .then((s) => { state.session = s; renderHeader(); })
+      .catch(() => {})
+      .finally(() => loadSessions().catch(() => {}));
+  } else {
+    loadSessions().catch(() => {});
   }
 }
 
@@ -360,7 +408,7 @@ function wire() {
       await loadSessions();
       await selectSession(s.id);
       $('input').focus();
-    } catch (e) { showBanner(e.message); }
+    } catch (e) { complain(e); }
   });
   $('rename-session').addEventListener('click', async () => {
     const title = window.prompt('New title', state.session?.title ?? '');
@@ -369,7 +417,7 @@ function wire() {
       state.session = await api('PATCH', `/api/sessions/${state.session.id}`, { title });
       renderHeader();
       await loadSessions();
-    } catch (e) { showBanner(e.message); }
+    } catch (e) { complain(e); }
   });
   $('delete-session').addEventListener('click', async () => {
     if (!state.session || !window.confirm(`Delete "${state.session.title}" and its messages?`)) return;
@@ -380,7 +428,7 @@ function wire() {
       await loadSessions();
       if (state.sessions.length) await selectSession(state.sessions[0].id);
       else { renderHeader(); renderMessages([]); }
-    } catch (e) { showBanner(e.message); }
+    } catch (e) { complain(e); }
   });
   $('config-select').addEventListener('change', async (e) => {
     try {
@@ -388,7 +436,7 @@ function wire() {
       await loadSessions();
       showBanner('');
     } catch (err) {
-      showBanner(err.message);
+      complain(err);
       renderHeader();
     }
   });
@@ -397,7 +445,7 @@ function wire() {
       await api('PUT', '/api/preferences', { default_config_id: Number($('config-select').value) });
       await loadConfigs();
       renderHeader();
-    } catch (e) { showBanner(e.message); }
+    } catch (e) { complain(e); }
   });
   $('config-form').addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -412,13 +460,125 @@ function wire() {
       await loadConfigs();
       renderHeader();
     } catch (err) {
-      status.textContent = err.message;
+      if (!(err instanceof SignedOut)) status.textContent = err.message;
     }
   });
 }
 
-async function start() {
-  wire();
+// --- signing in and out -------------------------------------------------------------
+
+function showView(view) {
+  $('signin').hidden = view !== 'signin';
+  $('app').hidden = view !== 'app';
+  document.body.dataset.view = view;
+}
+
+function signinMessage(text, kind = 'info') {
+  const message = $('signin-message');
+  message.textContent = text ?? '';
+  message.className = `signin-message ${kind}`;
+}
+
+// A key handed over in the address (the host's first-start link, "/#key=…"):
+// taken, then removed from the address bar and from this history entry.
+function keyFromAddress() {
+  const match = /^#key=([^&]*)/.exec(location.hash);
+  if (!match) return null;
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}
+
+// Empties everything the previous user saw, so the next one never sees it.
+function resetApp() {
+  Object.assign(state, { sessions: [], configs: [], providers: [], preferred: null, session: null, streaming: null });
+  panel.users = [];
+  panel.keys = [];
+  renderSessions();
+  renderHeader();
+  renderMessages([]);
+  renderProviders();
+  renderUsers();
+  renderKeys();
+  hideNewKey();
+  showBanner('');
+  $('input').value = '';
+  $('config-form').reset();
+  $('config-status').textContent = '';
+  $('add-config').open = false;
+  $('whoami-name').textContent = '';
+  $('whoami-role').textContent = '';
+  updateComposer();
+}
+
+function signOut(message, kind = 'info') {
+  auth.epoch++;
+  auth.key = null;
+  auth.me = null;
+  state.streaming?.abort();
+  localStorage.removeItem(API_KEY);
+  localStorage.removeItem(SESSION_KEY);
+  if ($('users-panel').open) $('users-panel').close();
+  delete document.body.dataset.ready;
+  delete document.body.dataset.role;
+  resetApp();
+  showView('signin');
+  signinMessage(message, kind);
+  $('signin-key').value = '';
+  $('signin-key').focus();
+}
+
+// Asks the host who the key belongs to; on success the page opens for them.
+async function signIn(key) {
+  key = key.trim();
+  const epoch = ++auth.epoch;
+  if (!key) {
+    showView('signin');
+    signinMessage('Paste a key first.', 'error');
+    return;
+  }
+  let res;
+  let json;
+  try {
+    res = await fetch('/api/me', { headers: { Authorization: `Bearer ${key}` } });
+    json = await res.json().catch(() => ({}));
+  } catch (e) {
+    if (epoch !== auth.epoch) return;
+    showView('signin');
+    signinMessage(`Cannot reach the host: ${e.message}`, 'error');
+    return;
+  }
+  if (epoch !== auth.epoch) return;
+  if (!res.ok) {
+    if (res.status === 401) localStorage.removeItem(API_KEY);
+    showView('signin');
+    signinMessage(res.status === 401
+      ? 'The key was not accepted. Check that it is complete and has not been revoked.'
+      : json?.error?.message ?? `the host answered ${res.status}`, 'error');
+    $('signin-key').select();
+    return;
+  }
+  auth.key = key;
+  auth.me = json;
+  localStorage.setItem(API_KEY, key);
+  $('signin-key').value = '';
+  signinMessage('');
+  await openApp(epoch);
+}
+
+async function openApp(epoch) {
+  const { me } = auth;
+  const admin = me.role === 'admin';
+  document.body.dataset.role = me.role;
+  $('whoami-name').textContent = me.name;
+  $('whoami-role').textContent = me.role;
+  $('whoami-role').className = `role-badge ${me.role}`;
+  $('whoami').title = `Signed in as ${me.name} (${me.role}) with key ${me.key_id}`;
+  for (const node of document.querySelectorAll('.admin-only')) node.hidden = !admin;
+  showView('app');
   try {
     const [providers] = await Promise.all([api('GET', '/api/providers'), loadConfigs(), loadSessions()]);
     state.providers = providers.providers;
@@ -429,10 +589,239 @@ async function start() {
     if (pick) await selectSession(pick.id);
     else renderMessages([]);
   } catch (e) {
+    if (e instanceof SignedOut) return;
     showBanner(`Cannot reach the host: ${e.message}`);
   }
+  if (epoch !== auth.epoch) return;
   updateComposer();
   document.body.dataset.ready = 'true';
 }
 
-start();
+function wireAuth() {
+  $('signin-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const submit = $('signin-submit');
+    submit.disabled = true;
+    signinMessage('Checking the key…');
+    try {
+      await signIn($('signin-key').value);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  $('sign-out').addEventListener('click', () => signOut('Signed out. Paste a key to sign in again.'));
+  // A "#key=…" link opened in a tab that already shows the page.
+  window.addEventListener('hashchange', () => {
+    const key = keyFromAddress();
+    if (key !== null) signIn(key);
+  });
+  // Signing out in another tab clears the stored key: follow it here.
+  window.addEventListener('storage', (e) => {
+    if ((e.key === API_KEY || e.key === null) && !localStorage.getItem(API_KEY) && auth.key) {
+      signOut('Signed out in another tab.');
+    }
+  });
+}
+
+// --- users & keys (admins) --------------------------------------------------------------
+
+const panel = { users: [], keys: [] };
+
+function formatTime(ms) {
+  return ms ? new Date(ms).toLocaleString() : 'never';
+}
+
+function panelStatus(text, kind = 'info') {
+  const status = $('users-status');
+  status.textContent = text ?? '';
+  status.className = `form-status ${kind}`;
+}
+
+function panelError(e) {
+  if (!(e instanceof SignedOut)) panelStatus(e.message, 'error');
+}
+
+function button(label, testid, className, onClick) {
+  const b = el('button', className, label);
+  b.type = 'button';
+  b.dataset.testid = testid;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function renderUsers() {
+  const rows = panel.users.map((u) => {
+    const tr = el('tr');
+    tr.dataset.testid = 'user-row';
+    tr.dataset.userId = String(u.id);
+    tr.dataset.userName = u.name;
+    const name = el('td', null, u.name);
+    if (u.id === auth.me?.id) name.append(el('span', 'you', '(you)'));
+    const actions = el('td', 'actions');
+    const remove = button('Delete', 'user-delete', 'danger', () => deleteUser(u));
+    if (u.id === auth.me?.id) {
+      remove.disabled = true;
+      remove.title = 'You cannot delete yourself; another admin can.';
+    }
+    actions.append(remove);
+    tr.append(name, el('td', null, u.role), el('td', null, formatTime(u.created_at_ms)), actions);
+    return tr;
+  });
+  if (!rows.length) {
+    const td = el('td', 'empty-row', 'No users.');
+    td.colSpan = 4;
+    rows.push(el('tr'));
+    rows[0].append(td);
+  }
+  $('users-list').replaceChildren(...rows);
+
+  const select = document.querySelector('#key-form select[name=user_id]');
+  const chosen = select.value;
+  select.replaceChildren(...panel.users.map((u) => {
+    const option = el('option', null, `${u.name} (${u.role})`);
+    option.value = String(u.id);
+    return option;
+  }));
+  if (panel.users.some((u) => String(u.id) === chosen)) select.value = chosen;
+}
+
+function keyState(k) {
+  if (k.revoked_at_ms) return 'revoked';
+  return k.active ? 'active' : 'expired';
+}
+
+function renderKeys() {
+  const names = new Map(panel.users.map((u) => [u.id, u.name]));
+  const rows = panel.keys.map((k) => {
+    const tr = el('tr', k.active ? '' : 'inactive');
+    tr.dataset.testid = 'key-row';
+    tr.dataset.keyId = String(k.id);
+    tr.dataset.userId = String(k.user_id);
+    const prefix = el('td');
+    prefix.append(el('code', null, `${k.prefix}…`));
+    if (k.id === auth.me?.key_id) prefix.append(el('span', 'you', '(this page)'));
+    const stateCell = el('td');
+    const badge = el('span', `state ${keyState(k)}`, keyState(k));
+    badge.dataset.testid = 'key-state';
+    stateCell.append(badge);
+    const actions = el('td', 'actions');
+    if (k.active) actions.append(button('Revoke', 'key-revoke', 'danger', () => revokeKey(k)));
+    tr.append(prefix, el('td', null, names.get(k.user_id) ?? `#${k.user_id}`), el('td', null, k.name || '—'),
+      el('td', null, formatTime(k.last_used_at_ms)), stateCell, actions);
+    return tr;
+  });
+  if (!rows.length) {
+    const td = el('td', 'empty-row', 'No keys.');
+    td.colSpan = 6;
+    rows.push(el('tr'));
+    rows[0].append(td);
+  }
+  $('keys-list').replaceChildren(...rows);
+}
+
+function hideNewKey() {
+  $('new-key-value').value = '';
+  $('new-key-owner').textContent = '';
+  $('new-key').hidden = true;
+}
+
+async function refreshPanel() {
+  const [{ users }, { keys }] = await Promise.all([api('GET', '/api/users'), api('GET', '/api/keys')]);
+  panel.users = users;
+  panel.keys = keys;
+  renderUsers();
+  renderKeys();
+}
+
+async function deleteUser(u) {
+  if (!window.confirm(`Delete the user "${u.name}"? Their keys stop working at once.`)) return;
+  try {
+    await api('DELETE', `/api/users/${u.id}`);
+    panelStatus(`Deleted "${u.name}".`);
+    await refreshPanel();
+  } catch (e) { panelError(e); }
+}
+
+async function revokeKey(k) {
+  const own = k.id === auth.me?.key_id;
+  const question = own
+    ? `Revoke ${k.prefix}…? It is the key this page is signed in with: you will be signed out.`
+    : `Revoke ${k.prefix}…? Anything using it is refused from now on.`;
+  if (!window.confirm(question)) return;
+  try {
+    await api('DELETE', `/api/keys/${k.id}`);
+    if (own) return signOut('Signed out: the key this page used was revoked.');
+    panelStatus(`Revoked ${k.prefix}….`);
+    await refreshPanel();
+  } catch (e) { panelError(e); }
+}
+
+function wireUsers() {
+  const dialog = $('users-panel');
+  $('open-users').addEventListener('click', async () => {
+    hideNewKey();
+    panelStatus('');
+    dialog.showModal();
+    try { await refreshPanel(); } catch (e) { panelError(e); }
+  });
+  $('users-close').addEventListener('click', () => dialog.close());
+  // The new key never outlives the panel it was shown in.
+  dialog.addEventListener('close', hideNewKey);
+
+  $('user-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    try {
+      const user = await api('POST', '/api/users', { name: String(form.get('name')).trim(), role: form.get('role') });
+      e.target.reset();
+      panelStatus(`Added "${user.name}" (${user.role}). Make a key for them below.`);
+      await refreshPanel();
+      document.querySelector('#key-form select[name=user_id]').value = String(user.id);
+    } catch (err) { panelError(err); }
+  });
+
+  $('key-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    const userId = Number(form.get('user_id'));
+    const body = { user_id: userId };
+    if (String(form.get('name')).trim()) body.name = String(form.get('name')).trim();
+    try {
+      const made = await api('POST', '/api/keys', body);
+      e.target.querySelector('input[name=name]').value = '';
+      $('new-key-owner').textContent = panel.users.find((u) => u.id === userId)?.name ?? `#${userId}`;
+      $('new-key-value').value = made.key;
+      $('new-key').hidden = false;
+      $('new-key-value').select();
+      panelStatus('');
+      await refreshPanel();
+    } catch (err) { panelError(err); }
+  });
+
+  $('new-key-copy').addEventListener('click', async () => {
+    const field = $('new-key-value');
+    try {
+      await navigator.clipboard.writeText(field.value);
+    } catch {
+      field.select();
+      document.execCommand('copy');
+    }
+    panelStatus('Copied the key.');
+  });
+}
+
+function boot() {
+  wire();
+  wireAuth();
+  wireUsers();
+  const key = keyFromAddress() ?? localStorage.getItem(API_KEY);
+  if (key) {
+    signIn(key);
+  } else {
+    showView('signin');
+    signinMessage('');
+    $('signin-key').focus();
+  }
+}
+
+boot();

@@ -1,10 +1,14 @@
 // File: tests/e2e/chat_page.test.mjs
 //
 // The chat page in a real browser (Debian's chromium, driven by
-// playwright-core) against the real host with the mock plugin: create a
-// session, watch a reply grow token by token, reload and find it, stop a slow
-// reply and find it marked stopped, see a mock failure, and see a <script>
-// shown as text. Screenshots of each step land in tests/e2e/artifacts/.
+// playwright-core) against the real host with the mock plugin: the sign-in
+// screen (a wrong key refused, the first-start "#key=" link), then, signed in
+// as the admin: create a session, watch a reply grow token by token, reload
+// and find it, stop a slow reply and find it marked stopped, see a mock
+// failure, see a <script> shown as text; then the users & keys panel, a user
+// signing in with a pasted key who sees no admin tools but can chat, reload,
+// sign-out and a revoked key. No step may trip the host's
+// Content-Security-Policy. Screenshots of each step land in tests/e2e/artifacts/.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -18,6 +22,11 @@ const artifacts = path.join(here, 'artifacts');
 let host;
 let browser;
 let page;
+// What the browser reported that the page must never cause.
+const cspViolations = [];
+const pageErrors = [];
+// The key the admin makes for alice in the Users panel.
+let aliceKey;
 
 const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 
@@ -52,23 +61,76 @@ before(async () => {
   page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
   // Accept every confirm(); a test that answers a prompt() registers its own answer.
   page.on('dialog', (dialog) => (dialog.type() === 'confirm' ? dialog.accept() : undefined));
-  await page.goto(host.base);
-  await page.waitForSelector('body[data-ready=true]');
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
+  });
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
 });
+
+const signedInAs = async () => [await page.getByTestId('whoami-name').textContent(),
+  await page.getByTestId('whoami-role').textContent()];
+const storedKey = () => page.evaluate(() => localStorage.getItem('switchboard.key'));
+
+async function signInByPasting(key) {
+  await page.waitForSelector('body[data-view=signin]');
+  await page.getByTestId('signin-key').fill(key);
+  await page.getByTestId('signin-submit').click();
+}
+
+async function signOut() {
+  await page.getByTestId('sign-out').click();
+  await page.waitForSelector('body[data-view=signin]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=signin-message]').textContent.includes('Signed out'));
+}
 
 after(async () => {
   await browser?.close();
   if (host) await host.stop();
 });
 
-test('the page is served by the host with its content types', async () => {
+test('the page is served by the host with its content types and its Content-Security-Policy', async () => {
   const index = await fetch(`${host.base}/`);
+  assert.equal(index.status, 200, 'the page itself needs no key');
   assert.equal(index.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.match(index.headers.get('content-security-policy'), /script-src 'self'; style-src 'self'/);
+  const html = await index.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+  assert.doesNotMatch(html, /<style|\sstyle=|\son[a-z]+=/i, 'no inline style or handler');
   const js = await fetch(`${host.base}/web/app.js`);
   assert.match(js.headers.get('content-type'), /^text\/javascript/);
   assert.ok(js.headers.get('etag'));
   const again = await fetch(`${host.base}/web/app.js`, { headers: { 'If-None-Match': js.headers.get('etag') } });
   assert.equal(again.status, 304);
+  assert.equal((await fetch(`${host.base}/api/sessions`)).status, 401, 'the API does need one');
+});
+
+test('without a key the sign-in screen appears', async () => {
+  await page.goto(host.base);
+  await page.waitForSelector('body[data-view=signin]');
+  assert.equal(await page.getByTestId('signin').isVisible(), true);
+  assert.equal(await page.getByTestId('app').isVisible(), false);
+  assert.equal(await page.getByTestId('signin-key').getAttribute('type'), 'password');
+  await shot('00-sign-in');
+});
+
+test('a wrong key shows the error and stays on sign-in', async () => {
+  await signInByPasting('sbk_this-is-not-a-key');
+  await page.waitForFunction(() => document.querySelector('[data-testid=signin-message]').textContent.includes('not accepted'));
+  assert.equal(await page.getByTestId('signin').isVisible(), true);
+  assert.equal(await page.getByTestId('app').isVisible(), false);
+  assert.equal(await storedKey(), null, 'a refused key is not kept');
+  await shot('00-wrong-key');
+});
+
+test('the first-start link signs in with #key= and takes the key out of the address bar', async () => {
+  await page.goto('about:blank');
+  await page.goto(`${host.base}/#key=${host.key}`);
+  await page.waitForSelector('body[data-ready=true]');
+  assert.equal(page.url(), `${host.base}/`, 'the key is gone from the address bar');
+  assert.deepEqual(await signedInAs(), ['admin', 'admin']);
+  assert.equal(await storedKey(), host.key);
+  assert.equal(await page.getByTestId('add-config').isVisible(), true, 'an admin sees the config form');
+  assert.equal(await page.getByTestId('open-users').isVisible(), true, 'and the users panel button');
   await shot('01-empty');
 });
 
@@ -194,4 +256,127 @@ test('the 4000-character limit is shown before sending', async () => {
   assert.equal(await page.getByTestId('send').isDisabled(), false);
   await page.getByTestId('input').fill('');
   await shot('09-limit');
+});
+
+test('the admin adds users, makes and revokes keys, and deletes a user in the Users panel', async () => {
+  await page.getByTestId('open-users').click();
+  await page.waitForSelector('[data-testid=users-panel][open]');
+  await page.waitForSelector('[data-testid=user-row][data-user-name=admin]');
+
+  for (const name of ['alice', 'bob']) {
+    await page.getByTestId('new-user-name').fill(name);
+    await page.getByTestId('new-user-role').selectOption('user');
+    await page.getByTestId('new-user-add').click();
+    await page.waitForSelector(`[data-testid=user-row][data-user-name=${name}]`);
+  }
+  const users = (await host.api('GET', '/api/users')).json.users;
+  const alice = users.find((u) => u.name === 'alice');
+  const bob = users.find((u) => u.name === 'bob');
+  assert.equal(alice.role, 'user');
+
+  // A spare key for alice, then the one she signs in with.
+  const makeKey = async (name) => {
+    await page.getByTestId('new-key-user').selectOption(String(alice.id));
+    await page.getByTestId('new-key-name').fill(name);
+    await page.getByTestId('new-key-make').click();
+    await page.waitForFunction((n) => document.querySelector('[data-testid=new-key-owner]').textContent === 'alice' &&
+      !document.querySelector('[data-testid=new-key]').hidden &&
+      [...document.querySelectorAll('[data-testid=key-row]')].some((r) => r.textContent.includes(n)), name);
+    const key = await page.getByTestId('new-key-value').inputValue();
+    assert.match(key, /^sbk_/);
+    return key;
+  };
+  const spare = await makeKey('spare');
+  aliceKey = await makeKey('alice laptop');
+  assert.notEqual(spare, aliceKey);
+  assert.match(await page.getByTestId('new-key').textContent(), /will not be shown again/);
+  await shot('10-users-panel');
+
+  const keys = (await host.api('GET', '/api/keys')).json.keys.filter((k) => k.user_id === alice.id);
+  assert.equal(keys.length, 2);
+  assert.ok(keys.every((k) => k.active));
+  assert.ok(!JSON.stringify(keys).includes(aliceKey), 'the list never carries the key itself');
+  const spareRecord = keys.find((k) => k.name === 'spare');
+  assert.ok(spare.startsWith(spareRecord.prefix), 'the list shows the prefix of the key');
+
+  await page.locator(`[data-testid=key-row][data-key-id="${spareRecord.id}"] [data-testid=key-revoke]`).click();
+  await page.waitForFunction((id) => document.querySelector(`[data-testid=key-row][data-key-id="${id}"] [data-testid=key-state]`)
+    ?.textContent === 'revoked', spareRecord.id);
+  const afterRevoke = await fetch(`${host.base}/api/me`, { headers: { Authorization: `Bearer ${spare}` } });
+  assert.equal(afterRevoke.status, 401, 'a revoked key is refused');
+
+  await page.locator(`[data-testid=user-row][data-user-id="${bob.id}"] [data-testid=user-delete]`).click();
+  await page.waitForFunction((id) => !document.querySelector(`[data-testid=user-row][data-user-id="${id}"]`), bob.id);
+  assert.ok(!(await host.api('GET', '/api/users')).json.users.some((u) => u.name === 'bob'));
+  assert.equal(await page.locator('[data-testid=user-row][data-user-name=admin] [data-testid=user-delete]').isDisabled(), true,
+    'an admin cannot delete themself');
+
+  await page.getByTestId('users-close').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=users-panel]').open);
+  assert.equal(await page.getByTestId('new-key-value').inputValue(), '', 'the new key is not kept once the panel closes');
+});
+
+test('sign-out returns to sign-in and forgets the key', async () => {
+  await signOut();
+  assert.equal(await page.getByTestId('app').isVisible(), false);
+  assert.equal(await storedKey(), null);
+  await shot('11-signed-out');
+});
+
+test('a user signs in by pasting a key: no config form, no users panel, but chat works', async () => {
+  await signInByPasting(aliceKey);
+  await page.waitForSelector('body[data-ready=true]');
+  assert.deepEqual(await signedInAs(), ['alice', 'user']);
+  assert.equal(await page.getByTestId('add-config').isVisible(), false, 'no config form');
+  assert.equal(await page.getByTestId('open-users').isVisible(), false, 'no users panel button');
+  assert.equal(await page.getByTestId('users-panel').isVisible(), false, 'no users panel');
+  assert.equal(await page.getByTestId('session-item').count(), 0, "the admin's chats are not hers");
+  assert.equal((await fetch(`${host.base}/api/users`, { headers: { Authorization: `Bearer ${aliceKey}` } })).status, 403);
+
+  await page.getByTestId('new-session').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=session-title]').textContent === 'New chat');
+  assert.ok(await page.locator('[data-testid=config-select] option').count() > 0, 'she can pick a config');
+  const echo = (await host.api('GET', '/api/configs')).json.configs.find((c) => c.model_name === 'mock-echo' && c.shared);
+  await page.getByTestId('config-select').selectOption(String(echo.id));
+  await page.waitForFunction((id) => document.querySelector('[data-testid=config-select]').value === String(id), echo.id);
+  await page.getByTestId('input').fill('Hello from alice');
+  await page.getByTestId('input').press('Enter');
+  await page.waitForSelector('[data-testid=message-assistant][data-status=complete]');
+  assert.match((await bodies())[0], /Hello from alice/);
+  await page.waitForFunction(() => document.querySelector('[data-testid=session-title]').textContent === 'Hello from alice');
+  await shot('12-user-chat');
+});
+
+test('a reload keeps the sign-in', async () => {
+  await page.reload();
+  await page.waitForSelector('body[data-ready=true]');
+  assert.deepEqual(await signedInAs(), ['alice', 'user']);
+  await page.waitForSelector('[data-testid=message-user]');
+  assert.equal(await page.getByTestId('message-user').first().textContent(), 'Hello from alice');
+});
+
+test('after sign-out a reload stays on sign-in', async () => {
+  await signOut();
+  await page.reload();
+  await page.waitForSelector('body[data-view=signin]');
+  assert.equal(await page.getByTestId('app').isVisible(), false);
+  assert.equal(await page.getByTestId('signin-message').textContent(), '');
+});
+
+test('a key revoked while signed in sends the page back to sign-in', async () => {
+  await signInByPasting(aliceKey);
+  await page.waitForSelector('body[data-ready=true]');
+  const id = (await host.api('GET', '/api/keys')).json.keys.find((k) => k.name === 'alice laptop').id;
+  assert.equal((await host.api('DELETE', `/api/keys/${id}`)).status, 200);
+  await page.getByTestId('new-session').click();
+  await page.waitForSelector('body[data-view=signin]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=signin-message]').textContent.includes('not accepted'));
+  assert.equal(await storedKey(), null);
+  assert.equal(await page.getByTestId('session-item').count(), 0, "nothing of hers is left on the page");
+  await shot('13-key-revoked');
+});
+
+test('no step tripped the Content-Security-Policy or threw in the page', () => {
+  assert.deepEqual(cspViolations, []);
+  assert.deepEqual(pageErrors, []);
 });
