@@ -4,6 +4,7 @@
 #include "host/services/config_service.h"
 
 #include "host/plugins/plugin_registry.h"
+#include "host/services/option_schema.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
@@ -29,16 +30,6 @@ Error not_found(std::int64_t id) {
 Error storage_failure(const std::exception& e) {
   // The cause goes to the log via the HTTP wrapper's caller; clients get a generic message.
   return {ErrorKind::Internal, "storage_error", std::string("storage failure: ") + e.what(), ""};
-}
-
-bool type_matches(const std::string& type, const Json& value) {
-  if (type == "string") return value.is_string();
-  if (type == "integer") return value.is_number_integer();
-  if (type == "number") return value.is_number();
-  if (type == "boolean") return value.is_boolean();
-  if (type == "object") return value.is_object();
-  if (type == "array") return value.is_array();
-  return true;  // a type this host does not know: the plugin checks it
 }
 
 // Runs `body`, turning storage exceptions into an Error value.
@@ -85,24 +76,8 @@ Result<Unit> ConfigService::validate(const storage::LlmConfig& c) const {
     return invalid("provider", "provider \"" + c.provider + "\" is not a loaded plugin (loaded: " +
                                    (loaded.empty() ? "none" : loaded) + ")");
   }
-  Json options;
-  try {
-    options = Json::parse(c.options_json.empty() ? "{}" : c.options_json);
-  } catch (const Json::exception&) {
-    return invalid("options", "options must be a JSON object");
-  }
-  if (!options.is_object()) return invalid("options", "options must be a JSON object");
-  const Json schema = Json::parse(provider->description().config_schema_json);
-  if (!schema.empty()) {
-    for (const auto& [key, value] : options.items()) {
-      if (!schema.contains(key))
-        return invalid("options", "options." + key + " is not a setting of provider " + c.provider);
-      const std::string type = schema[key].value("type", std::string());
-      if (!type_matches(type, value))
-        return invalid("options", "options." + key + " must be of type " + type);
-    }
-  }
-  return Unit{};
+  return check_options(provider->description().config_schema_json, c.options_json, "options",
+                       "provider " + c.provider);
 }
 
 Result<std::vector<ConfigInfo>> ConfigService::list() {
