@@ -5,6 +5,7 @@
 
 #include "host/plugins/plugin_registry.h"
 #include "host/services/option_schema.h"
+#include "host/services/upstream_url.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
@@ -107,6 +108,7 @@ Result<ConfigInfo> ConfigService::create(const ConfigInput& input) {
   c.base_url = input.base_url.value_or("");
   c.options_json = input.options_json.value_or("{}");
   if (input.api_key) c.api_key = *input.api_key;
+  if (auto ok = check_upstream_fields(c, ca_dir_); !ok) return ok.error();
   if (auto ok = validate(c); !ok) return ok.error();
   forget_cached();
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
@@ -133,6 +135,7 @@ Result<ConfigInfo> ConfigService::update(std::int64_t id, const ConfigInput& inp
       if (input.base_url) c.base_url = *input.base_url;
       if (input.options_json) c.options_json = *input.options_json;
       if (input.api_key) c.api_key = *input.api_key;
+      if (auto ok = check_upstream_fields(c, ca_dir_); !ok) return ok.error();
       if (auto ok = validate(c); !ok) return ok.error();
       if (c.name != current->name) {
         const auto other = storage::configs::find_by_name(conn, c.name);

@@ -94,12 +94,17 @@ class ConfigService {
   // The model a turn with this config really uses (stored, else the plugin's default).
   std::string effective_model(const storage::LlmConfig& config) const;
 
+  // The only directory a config's options.ca_file may name ("": none may be
+  // set). Set once before serving (host/services/upstream_url.h).
+  void set_ca_dir(std::string dir) { ca_dir_ = std::move(dir); }
+
  private:
   Result<Unit> validate(const storage::LlmConfig& config) const;
   void forget_cached();
 
   storage::Database& db_;
   const PluginRegistry& registry_;
+  std::string ca_dir_;
 
   struct Named {
     std::shared_ptr<const ResolvedConfig> config;
