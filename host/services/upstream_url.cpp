@@ -3,13 +3,17 @@
 // base_url parsing and normal form, and the ca_file directory rule.
 #include "host/services/upstream_url.h"
 
+#include "plugins/common/address_rules.h"
 #include "storage/records.h"
+
+#include <switchboard/provider.h>
 
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
 
 #include <filesystem>
+#include <stdexcept>
 
 namespace switchboard {
 
@@ -185,6 +189,21 @@ Result<Unit> check_upstream_fields(storage::LlmConfig& config, const std::string
   if (options.contains("ca_file") && options["ca_file"].is_string())
     return check_ca_file(options["ca_file"].get<std::string>(), ca_dir);
   return Unit{};
+}
+
+std::string plugin_host_settings(const std::vector<std::string>& upstream_deny,
+                                 const std::vector<std::string>& upstream_allow, const std::string& ca_dir) {
+  try {
+    plugins::AddressRules::parse(upstream_deny);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--upstream-deny: ") + e.what());
+  }
+  try {
+    plugins::AddressRules::parse(upstream_allow);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--upstream-allow: ") + e.what());
+  }
+  return nlohmann::json{{"upstream_deny", upstream_deny}, {"upstream_allow", upstream_allow}, {"ca_dir", ca_dir}}.dump();
 }
 
 }  // namespace switchboard

@@ -10,6 +10,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace switchboard {
 
@@ -35,5 +36,12 @@ Result<Unit> check_ca_file(std::string_view ca_file, const std::string& ca_dir);
 // place; options may not carry base_url (it would override the checked field),
 // and their ca_file must pass check_ca_file.
 Result<Unit> check_upstream_fields(storage::LlmConfig& config, const std::string& ca_dir);
+
+// The host settings every plugin call carries under SB_HOST_SETTINGS_KEY:
+// {"upstream_deny": [...], "upstream_allow": [...], "ca_dir": "..."}. Each
+// entry is checked with the plugins' own parser (plugins/common/address_rules.h);
+// throws std::invalid_argument naming the first bad one.
+std::string plugin_host_settings(const std::vector<std::string>& upstream_deny,
+                                 const std::vector<std::string>& upstream_allow, const std::string& ca_dir);
 
 }  // namespace switchboard
