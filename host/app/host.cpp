@@ -15,6 +15,7 @@
 #include "host/services/completion_service.h"
 #include "host/services/config_service.h"
 #include "host/services/session_service.h"
+#include "host/services/upstream_url.h"
 #include "storage/database.h"
 
 #include <Poco/Net/HTTPServer.h>
@@ -74,10 +75,21 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   const HostOptions& o = state_->options;
   if (o.max_threads < 1) throw std::runtime_error("max_threads must be at least 1");
   if (o.max_queued < 1) throw std::runtime_error("max_queued must be at least 1");
+  if (o.max_tokens_cap < 1) throw std::runtime_error("max_tokens_cap must be at least 1");
+  if (o.max_reply_bytes < 1) throw std::runtime_error("max_reply_bytes must be at least 1");
+  // Relative to the start directory, once, so the host and the plugins agree on it.
+  const std::string ca_dir =
+      o.ca_dir.empty() ? "" : std::filesystem::absolute(o.ca_dir).lexically_normal().string();
+  std::string host_settings;
+  try {
+    host_settings = plugin_host_settings(o.upstream_deny, o.upstream_allow, ca_dir);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
 
   const Manifest manifest = Manifest::load(o.manifest_path);
   const auto plugin_dir = resolve_plugin_dir(o, manifest);
-  state_->registry = PluginRegistry::load(manifest, plugin_dir);
+  state_->registry = PluginRegistry::load(manifest, plugin_dir, host_settings);
   for (const auto& r : state_->registry->reports()) {
     if (r.loaded)
       log::plugins().information("loaded plugin " + r.name + " " + r.provider->description().version +
@@ -103,6 +115,9 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   state_->sessions = std::make_unique<SessionService>(*state_->db, *state_->configs);
   state_->chat = std::make_unique<ChatService>(*state_->db, *state_->registry, *state_->configs);
   state_->completions = std::make_unique<CompletionService>(*state_->registry, *state_->configs);
+  state_->configs->set_ca_dir(ca_dir);
+  state_->chat->set_limits({o.max_tokens_cap, o.max_reply_bytes});
+  state_->completions->set_limits({o.max_tokens_cap, o.max_reply_bytes});
 
   const auto interrupted = state_->chat->recover_interrupted();
   if (!interrupted) throw std::runtime_error(interrupted.error().message);

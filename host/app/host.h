@@ -44,6 +44,27 @@ struct HostOptions {
   std::string secret_key_file;
   bool allow_user_configs = false;            // users may create private configs
   std::vector<std::string> allow_key_env;     // env variables configs may name (default none)
+  // What one request may cost (400 invalid_max_tokens above the cap, or above
+  // the provider's own declared limit when lower). 32,768 is the largest
+  // output current models offer; it also bounds a mock reply to ~300 KB.
+  std::int64_t max_tokens_cap = 32768;
+  // A reply is stopped here and ends complete with finish_reason "length":
+  // about a million tokens of text, beyond any model's output, yet it bounds
+  // the memory and the database row one reply can take.
+  std::size_t max_reply_bytes = std::size_t{4} << 20;
+  // Where plugins may not connect, checked against the address a base_url
+  // resolves to, just before connecting: host names and CIDR ranges. The
+  // default is link-local, where cloud metadata services hand out
+  // credentials. Loopback and private ranges stay open because local model
+  // servers (Ollama, vLLM, llama.cpp) live there; deny them too when
+  // untrusted users may create configs.
+  std::vector<std::string> upstream_deny = {"169.254.0.0/16", "fe80::/10"};
+  // When not empty, the only hosts/ranges plugins may connect to (deny still wins).
+  std::vector<std::string> upstream_allow;
+  // The only directory a config's options.ca_file may name. "" (default): no
+  // config may name a CA file, since any path would let callers probe the
+  // host's file system.
+  std::string ca_dir;
 };
 
 class Host {

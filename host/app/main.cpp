@@ -17,8 +17,24 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 namespace {
+
+// "a, b,,c" → {"a", "b", "c"}; "" → {} (so --upstream-deny= clears the default).
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(text);
+  while (std::getline(in, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
 
 class SwitchboardApp final : public Poco::Util::ServerApplication {
  protected:
@@ -45,6 +61,12 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
     value("max-body", "BYTES", "largest accepted request body (default 1048576)");
     value("sse-keepalive-ms", "MS", "send ': keep-alive' after this much silence in a stream (default 15000)");
     value("shutdown-grace-ms", "MS", "how long in-flight streams may finish on SIGTERM (default 3000)");
+    value("max-tokens-cap", "N", "largest max_tokens a request may ask for (default 32768)");
+    value("max-reply-bytes", "BYTES", "a reply is stopped here with finish_reason length (default 4194304)");
+    value("upstream-deny", "LIST",
+          "comma-separated hosts/CIDRs plugins may not connect to (default 169.254.0.0/16,fe80::/10; empty: none)");
+    value("upstream-allow", "LIST", "comma-separated hosts/CIDRs, the only ones plugins may connect to (default: any)");
+    value("ca-dir", "DIR", "the only directory a config's ca_file may name (default: none may be named)");
     value("log-level", "LEVEL", "error, warning, information (default) or debug");
     value("admin-key-file", "PATH",
           "first start: the admin's API key is written here (0600), or read from here when the file exists "
@@ -96,6 +118,12 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
     for (const auto& name : Poco::StringTokenizer(c.getString("switchboard.allow-key-env", ""), ",",
                                                   Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY))
       o.allow_key_env.push_back(name);
+    o.max_tokens_cap = c.getInt64("switchboard.max-tokens-cap", o.max_tokens_cap);
+    o.max_reply_bytes = static_cast<std::size_t>(
+        c.getInt64("switchboard.max-reply-bytes", static_cast<Poco::Int64>(o.max_reply_bytes)));
+    if (c.has("switchboard.upstream-deny")) o.upstream_deny = split_list(c.getString("switchboard.upstream-deny"));
+    if (c.has("switchboard.upstream-allow")) o.upstream_allow = split_list(c.getString("switchboard.upstream-allow"));
+    o.ca_dir = c.getString("switchboard.ca-dir", o.ca_dir);
 
     try {
       switchboard::Host host(o);

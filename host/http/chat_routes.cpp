@@ -4,9 +4,12 @@
 // Sent Events: start, delta..., then done or error).
 #include "host/http/api_json.h"
 #include "host/http/api_routes.h"
+#include "host/http/client_watch.h"
 #include "host/http/router.h"
 #include "host/http/sse_writer.h"
 #include "host/metrics.h"
+
+#include <Poco/Net/HTTPServerResponse.h>
 
 namespace switchboard::http {
 
@@ -66,6 +69,18 @@ class SseObserver final : public TurnObserver {
   SseWriter sse_;
 };
 
+// A whole-reply turn whose client is watched: one that leaves stops the
+// provider within a second, and the reply is saved "cancelled".
+class WatchedTurn final : public TurnObserver {
+ public:
+  explicit WatchedTurn(Exchange& ex) : watch_(ex) {}
+  bool on_delta(std::string_view) override { return watch_.alive(); }
+  bool alive() override { return watch_.alive(); }
+
+ private:
+  ClientWatch watch_;
+};
+
 void count(const TurnResult& turn) {
   metrics::global().chat_turns.add();
   if (turn.assistant.status == "error") metrics::global().upstream_errors.add();
@@ -78,10 +93,15 @@ void register_chat_routes(Router& router, ApiContext& ctx) {
 
   router.add("POST", "/api/chat", Access::User, [&ctx, limit](Exchange& ex) {
     const TurnRequest request = parse_turn(ex, limit);
-    const auto result = ctx.chat.chat_turn(request);
+    WatchedTurn watched(ex);
+    const auto result = ctx.chat.stream_turn(request, watched);
     if (!result) return send_service_error(ex, result.error());
     const TurnResult& turn = result.value();
     count(turn);
+    if (turn.assistant.status == "cancelled") {
+      ex.response.setKeepAlive(false);  // the client left: no one to answer
+      return;
+    }
     if (turn.error) {
       const Json body = {{"error",
                           {{"code", turn.error->code},

@@ -7,6 +7,7 @@
 // provider, which also feeds the /metrics histogram.
 #include "host/http/api_json.h"
 #include "host/http/api_routes.h"
+#include "host/http/client_watch.h"
 #include "host/http/router.h"
 #include "host/http/sse_writer.h"
 #include "host/log.h"
@@ -167,14 +168,20 @@ OpenAiError upstream_error(const ChatOutcome& o) {
   return {timeout ? 504 : 502, "upstream_error", o.error_code, o.error_message, ""};
 }
 
-// Collects the whole reply for stream: false.
+// Collects the whole reply for stream: false, and stops the provider once
+// the client has left.
 class CollectSink final : public ChatSink {
  public:
+  explicit CollectSink(Exchange& ex) : watch_(ex) {}
   bool on_delta(std::string_view text) override {
     reply.append(text);
-    return true;
+    return watch_.alive();
   }
+  bool alive() override { return watch_.alive(); }
   std::string reply;
+
+ private:
+  ClientWatch watch_;
 };
 
 // Writes each delta as a chat.completion.chunk; the chunk's fixed parts are
@@ -268,7 +275,7 @@ void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& 
     const std::int64_t created = unix_seconds();
 
     if (!parsed.stream) {
-      CollectSink sink;
+      CollectSink sink(ex);
       const auto result = completions.complete(parsed.request, sink);
       if (!result) return send_openai_error(ex, from_service(result.error()));
       const ChatOutcome& o = result->outcome;
@@ -277,8 +284,10 @@ void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& 
         metrics::global().upstream_errors.add();
         return send_openai_error(ex, upstream_error(o));
       }
-      if (o.status == ChatStatus::Cancelled)
-        return send_openai_error(ex, {503, "server_error", "cancelled", "the completion was cancelled", ""});
+      if (o.status == ChatStatus::Cancelled) {
+        ex.response.setKeepAlive(false);  // the client left: no one to answer
+        return;
+      }
       const Json reply = {{"id", id},
                           {"object", "chat.completion"},
                           {"created", created},

@@ -3,6 +3,7 @@
 // Server-Sent Events output and client-disconnect detection.
 #include "host/http/sse_writer.h"
 
+#include "host/http/client_watch.h"
 #include "host/http/router.h"
 
 #include <Poco/Net/HTTPServerRequest.h>
@@ -10,9 +11,6 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/StreamSocket.h>
 
-#include <sys/socket.h>
-
-#include <cerrno>
 #include <ostream>
 
 namespace switchboard::http {
@@ -78,19 +76,6 @@ bool SseWriter::alive() {
   return true;
 }
 
-bool SseWriter::peer_closed() {
-  try {
-    auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(ex_.request);
-    Poco::Net::StreamSocket& socket = impl.socket();
-    if (!socket.poll(Poco::Timespan(0), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR))
-      return false;
-    char byte = 0;
-    const auto n = ::recv(socket.impl()->sockfd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) return true;
-    return n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-  } catch (const std::exception&) {
-    return true;
-  }
-}
+bool SseWriter::peer_closed() { return client_closed(ex_); }
 
 }  // namespace switchboard::http

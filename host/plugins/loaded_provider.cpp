@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <stdexcept>
 #include <system_error>
 
 namespace switchboard {
@@ -99,6 +101,15 @@ sb_host_callbacks callbacks_for(CallState& state) {
   return cb;
 }
 
+// The effective config with the host's settings set over whatever it held
+// under their key: this, not the config's author, decides them.
+Json with_host_settings(const std::string& config_json, const std::string& host_settings_json) {
+  Json config = Json::parse(config_json.empty() ? "{}" : config_json);
+  if (!config.is_object()) config = Json::object();
+  config[SB_HOST_SETTINGS_KEY] = Json::parse(host_settings_json);
+  return config;
+}
+
 ProviderError parse_error(const std::string& json, const char* fallback_code) {
   ProviderError e{fallback_code, "plugin reported an error without details"};
   if (json.empty()) return e;
@@ -115,7 +126,8 @@ ProviderError parse_error(const std::string& json, const char* fallback_code) {
 }  // namespace
 
 std::shared_ptr<LoadedProvider> LoadedProvider::load(const std::filesystem::path& file,
-                                                     std::string& error) {
+                                                     std::string& error,
+                                                     const std::string& host_settings_json) {
   const std::string name = file.string();
   std::error_code fs_ec;
   if (!std::filesystem::exists(file, fs_ec)) {
@@ -174,6 +186,13 @@ std::shared_ptr<LoadedProvider> LoadedProvider::load(const std::filesystem::path
   provider->file_ = file;
   provider->abi_major_ = api->abi_major;
   provider->abi_minor_ = api->abi_minor;
+  try {
+    if (!Json::parse(host_settings_json).is_object()) throw std::invalid_argument("not an object");
+    provider->host_settings_json_ = host_settings_json;
+  } catch (const std::exception& e) {
+    error = "host settings for plugin " + name + " are not a JSON object: " + e.what();
+    return nullptr;
+  }
 
   CallState state;
   sb_host_callbacks cb = callbacks_for(state);
@@ -201,6 +220,8 @@ std::shared_ptr<LoadedProvider> LoadedProvider::load(const std::filesystem::path
     desc.description = d.value("description", std::string());
     desc.config_schema_json = d.value("config_schema", Json::object()).dump();
     desc.default_config_json = d.value("default_config", Json::object()).dump();
+    if (d.contains("max_tokens_limit") && d["max_tokens_limit"].is_number_integer())
+      desc.max_tokens_limit = std::max<std::int64_t>(0, d["max_tokens_limit"].get<std::int64_t>());
   } catch (const std::exception& e) {
     error = "plugin " + name + " described itself with malformed JSON: " + e.what();
     return nullptr;
@@ -225,7 +246,7 @@ ChatOutcome LoadedProvider::chat(const ProviderRequest& request, ChatSink& sink)
                {"temperature", request.temperature},
                {"max_tokens", request.max_tokens}};
   try {
-    body["config"] = Json::parse(request.config_json.empty() ? "{}" : request.config_json);
+    body["config"] = with_host_settings(request.config_json, host_settings_json_);
     body["options"] = Json::parse(request.options_json.empty() ? "{}" : request.options_json);
   } catch (const std::exception& e) {
     outcome.status = ChatStatus::Error;
@@ -256,11 +277,17 @@ ChatOutcome LoadedProvider::chat(const ProviderRequest& request, ChatSink& sink)
 
 bool LoadedProvider::list_models(const std::string& config_json, std::vector<std::string>& models,
                                  ProviderError& error) const {
+  std::string config;
+  try {
+    config = with_host_settings(config_json, host_settings_json_).dump(-1, ' ', false, Json::error_handler_t::replace);
+  } catch (const std::exception& e) {
+    error = {"invalid_config", std::string("config is not valid JSON: ") + e.what()};
+    return false;
+  }
   CallState state;
   sb_host_callbacks cb = callbacks_for(state);
   const auto* api = static_cast<const sb_provider_api*>(api_);
-  if (api->list_models(static_cast<sb_instance*>(instance_), config_json.data(),
-                       config_json.size(), &cb) != SB_STATUS_OK) {
+  if (api->list_models(static_cast<sb_instance*>(instance_), config.data(), config.size(), &cb) != SB_STATUS_OK) {
     error = parse_error(state.error_json, "provider_error");
     return false;
   }

@@ -60,6 +60,7 @@ struct ProviderDescription {
   std::string description;
   std::string config_schema_json = "{}";
   std::string default_config_json = "{}";
+  std::int64_t max_tokens_limit = 0;  // 0: the provider declares none
 };
 
 // A call that failed as data: {code, message}.
@@ -73,8 +74,12 @@ class LoadedProvider {
   // Loads `file`, negotiates, creates an instance and describes it. On failure
   // returns nullptr and sets `error` to a message naming the file and the cause
   // (missing file, not a library, no entry point, wrong ABI, short table, ...).
+  // `host_settings_json` (a JSON object: the upstream policy, the CA directory)
+  // is set as SB_HOST_SETTINGS_KEY of the config of every chat and
+  // list_models call, over anything the config held.
   static std::shared_ptr<LoadedProvider> load(const std::filesystem::path& file,
-                                              std::string& error);
+                                              std::string& error,
+                                              const std::string& host_settings_json = "{}");
   ~LoadedProvider();
   LoadedProvider(const LoadedProvider&) = delete;
   LoadedProvider& operator=(const LoadedProvider&) = delete;
@@ -103,6 +108,7 @@ class LoadedProvider {
   std::uint32_t abi_major_ = 0;
   std::uint32_t abi_minor_ = 0;
   ProviderDescription description_;
+  std::string host_settings_json_ = "{}";
 };
 
 }  // namespace switchboard

@@ -86,7 +86,8 @@ Manifest Manifest::load(const std::filesystem::path& file) {
 }
 
 std::shared_ptr<PluginRegistry> PluginRegistry::load(const Manifest& manifest,
-                                                     const std::filesystem::path& plugin_dir) {
+                                                     const std::filesystem::path& plugin_dir,
+                                                     const std::string& host_settings_json) {
   auto registry = std::make_shared<PluginRegistry>();
   for (const auto& entry : manifest.plugins) {
     if (!entry.enabled) continue;
@@ -96,7 +97,7 @@ std::shared_ptr<PluginRegistry> PluginRegistry::load(const Manifest& manifest,
     const std::filesystem::path file = library.is_absolute() ? library : plugin_dir / library;
     report.file = file.string();
     std::string error;
-    auto provider = LoadedProvider::load(file, error);
+    auto provider = LoadedProvider::load(file, error, host_settings_json);
     if (provider && provider->description().name != entry.name) {
       error = "plugin " + report.file + " calls itself \"" + provider->description().name +
               "\" but plugins.json names it \"" + entry.name + "\"";

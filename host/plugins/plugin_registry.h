@@ -47,9 +47,11 @@ struct PluginReport {
 
 class PluginRegistry {
  public:
-  // Loads every enabled plugin of `manifest` from `plugin_dir`.
+  // Loads every enabled plugin of `manifest` from `plugin_dir`; each gets
+  // `host_settings_json` in every call's config (LoadedProvider::load).
   static std::shared_ptr<PluginRegistry> load(const Manifest& manifest,
-                                              const std::filesystem::path& plugin_dir);
+                                              const std::filesystem::path& plugin_dir,
+                                              const std::string& host_settings_json = "{}");
 
   // The loaded provider called `name`, or nullptr.
   std::shared_ptr<LoadedProvider> provider(std::string_view name) const;

@@ -8,6 +8,7 @@
 #include "host/log.h"
 #include "host/plugins/plugin_registry.h"
 #include "host/services/config_service.h"
+#include "host/services/option_schema.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
@@ -207,6 +208,12 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
                  "provider \"" + config.provider + "\" of LLM config " + std::to_string(config.id) +
                      " is not loaded; see GET /api/providers",
                  ""};
+  // What this turn may cost, checked before anything is written.
+  if (auto ok = check_max_tokens(request.max_tokens, provider->description(), limits_); !ok) return ok.error();
+  if (auto ok = check_options(provider->description().config_schema_json, request.options_json, "options",
+                              "provider " + config.provider);
+      !ok)
+    return ok.error();
 
   const auto resolved = configs_.resolve(config);
   ProviderRequest call;
@@ -257,7 +264,9 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   observer.on_start({request.session_id, result.user.id, result.assistant.id, config.provider, call.model});
 
   TurnSink sink(observer, stopping_);
-  const ChatOutcome outcome = provider->chat(call, sink);
+  ReplyBudget budget(sink, limits_.max_reply_bytes);
+  ChatOutcome outcome = provider->chat(call, budget);
+  budget.settle(outcome);
 
   storage::Message& reply = result.assistant;
   reply.content = std::move(sink.reply);

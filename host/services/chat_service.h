@@ -8,6 +8,7 @@
 #pragma once
 
 #include "host/services/caller.h"
+#include "host/services/request_limits.h"
 #include "host/services/result.h"
 #include "storage/records.h"
 
@@ -93,6 +94,9 @@ class ChatService {
   // Shutdown, in two steps: refuse new turns (they get ShuttingDown), then,
   // after a grace period, ask in-flight turns to stop; their partial replies
   // are saved "interrupted" with code shutting_down.
+  // The caps every turn is held to (request_limits.h). Set once, before serving.
+  void set_limits(const RequestLimits& limits) { limits_ = limits; }
+
   void refuse_new_turns() { refusing_.store(true); }
   void stop_in_flight() { stopping_.store(true); }
   int in_flight() const { return in_flight_.load(); }
@@ -104,6 +108,7 @@ class ChatService {
   storage::Database& db_;
   const PluginRegistry& registry_;
   ConfigService& configs_;
+  RequestLimits limits_;
   std::atomic<bool> refusing_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};

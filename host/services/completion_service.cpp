@@ -51,6 +51,7 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
   if (!provider)
     return Error{ErrorKind::Unavailable, "provider_unavailable",
                  "provider \"" + config.record.provider + "\" of model \"" + request.model + "\" is not loaded", ""};
+  if (auto ok = check_max_tokens(request.max_tokens, provider->description(), limits_); !ok) return ok.error();
 
   ProviderRequest call;
   call.model = config.model;
@@ -67,7 +68,9 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
   if (before_call) before_call();
   const auto started = std::chrono::steady_clock::now();
   StoppableSink stoppable(sink, stopping_);
-  result.outcome = provider->chat(call, stoppable);
+  ReplyBudget budget(stoppable, limits_.max_reply_bytes);
+  result.outcome = provider->chat(call, budget);
+  budget.settle(result.outcome);
   result.provider_time = std::chrono::steady_clock::now() - started;
   result.outcome.error_message = redact_secrets(std::move(result.outcome.error_message), config.secrets);
   if (result.outcome.status == ChatStatus::Cancelled && stopping_.load()) {

@@ -7,6 +7,7 @@
 
 #include "host/plugins/loaded_provider.h"
 #include "host/services/caller.h"
+#include "host/services/request_limits.h"
 #include "host/services/result.h"
 
 #include <atomic>
@@ -49,6 +50,9 @@ class CompletionService {
 
   // Shutdown, as for chat turns: refuse new completions, then, after the
   // grace period, stop running ones; they end with code shutting_down.
+  // The caps every completion is held to (request_limits.h). Set once, before serving.
+  void set_limits(const RequestLimits& limits) { limits_ = limits; }
+
   void refuse_new() { refusing_.store(true); }
   void stop_in_flight() { stopping_.store(true); }
   int in_flight() const { return in_flight_.load(); }
@@ -56,6 +60,7 @@ class CompletionService {
  private:
   const PluginRegistry& registry_;
   ConfigService& configs_;
+  RequestLimits limits_;
   std::atomic<bool> refusing_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};

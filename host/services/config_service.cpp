@@ -4,6 +4,8 @@
 #include "host/services/config_service.h"
 
 #include "host/plugins/plugin_registry.h"
+#include "host/services/option_schema.h"
+#include "host/services/upstream_url.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
@@ -36,16 +38,6 @@ Error not_found(std::int64_t id) {
 Error storage_failure(const std::exception& e) {
   // The cause goes to the log via the HTTP wrapper's caller; clients get a generic message.
   return {ErrorKind::Internal, "storage_error", std::string("storage failure: ") + e.what(), ""};
-}
-
-bool type_matches(const std::string& type, const Json& value) {
-  if (type == "string") return value.is_string();
-  if (type == "integer") return value.is_number_integer();
-  if (type == "number") return value.is_number();
-  if (type == "boolean") return value.is_boolean();
-  if (type == "object") return value.is_object();
-  if (type == "array") return value.is_array();
-  return true;  // a type this host does not know: the plugin checks it
 }
 
 // Runs `body`, turning storage exceptions into an Error value.
@@ -198,34 +190,20 @@ Result<Unit> ConfigService::validate(const storage::LlmConfig& c, const std::str
     return invalid("provider", "provider \"" + c.provider + "\" is not a loaded plugin (loaded: " +
                                    (loaded.empty() ? "none" : loaded) + ")");
   }
-  Json options;
-  try {
-    options = Json::parse(options_json.empty() ? "{}" : options_json);
-  } catch (const Json::exception&) {
-    return invalid("options", "options must be a JSON object");
-  }
-  if (!options.is_object()) return invalid("options", "options must be a JSON object");
-  const Json schema = Json::parse(provider->description().config_schema_json);
-  if (!schema.empty()) {
-    for (const auto& [key, value] : options.items()) {
-      if (!schema.contains(key))
-        return invalid("options", "options." + key + " is not a setting of provider " + c.provider);
-      const std::string type = schema[key].value("type", std::string());
-      if (!type_matches(type, value))
-        return invalid("options", "options." + key + " must be of type " + type);
-      if (schema_flag(schema, key, "env") && value.is_string() && !value.get<std::string>().empty()) {
-        if (c.owner_user_id)
-          return invalid("options", "options." + key + ": a private config may not read the host's environment");
-        if (!policy_.allowed_key_env.count(value.get<std::string>()))
-          return invalid("options", "options." + key + " may name only a variable the operator allowed with "
-                                    "--allow-key-env (allowed: " +
-                                        (policy_.allowed_key_env.empty() ? std::string("none") : [&] {
-                                          std::string names;
-                                          for (const auto& n : policy_.allowed_key_env)
-                                            names += (names.empty() ? "" : ", ") + n;
-                                          return names;
-                                        }()) + ")");
-      }
+  const std::string schema_json = provider->description().config_schema_json;
+  if (auto ok = check_options(schema_json, options_json, "options", "provider " + c.provider); !ok) return ok;
+  // Which environment variables a config may name is the operator's call.
+  const Json options = Json::parse(options_json.empty() ? "{}" : options_json);
+  const Json schema = Json::parse(schema_json);
+  for (const auto& [key, value] : options.items()) {
+    if (!schema_flag(schema, key, "env") || !value.is_string() || value.get<std::string>().empty()) continue;
+    if (c.owner_user_id)
+      return invalid("options", "options." + key + ": a private config may not read the host's environment");
+    if (!policy_.allowed_key_env.count(value.get<std::string>())) {
+      std::string names;
+      for (const auto& n : policy_.allowed_key_env) names += (names.empty() ? "" : ", ") + n;
+      return invalid("options", "options." + key + " may name only a variable the operator allowed with "
+                                "--allow-key-env (allowed: " + (names.empty() ? "none" : names) + ")");
     }
   }
   return Unit{};
@@ -307,9 +285,13 @@ Result<ConfigInfo> ConfigService::create(const Caller& caller, const ConfigInput
   storage::LlmConfig probe = c;
   probe.model_name = input.model_name.value_or("");
   probe.base_url = input.base_url.value_or("");
-  if (auto ok = validate(probe, input.options_json.value_or("{}")); !ok) return ok.error();
+  probe.options_json = input.options_json.value_or("{}");
+  if (auto ok = check_upstream_fields(probe, ca_dir_); !ok) return ok.error();
+  if (auto ok = validate(probe, probe.options_json); !ok) return ok.error();
+  ConfigInput normalised = input;
+  if (input.base_url) normalised.base_url = probe.base_url;
   const Json schema = Json::parse(registry_.provider(c.provider)->description().config_schema_json);
-  if (auto ok = apply_input(c, input, schema, effective_base_url(probe), secrets_); !ok) return ok.error();
+  if (auto ok = apply_input(c, normalised, schema, effective_base_url(probe), secrets_); !ok) return ok.error();
   forget_cached();
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
     return db_.write([&](storage::Conn& conn) -> Result<ConfigInfo> {
@@ -337,9 +319,13 @@ Result<ConfigInfo> ConfigService::update(const Caller& caller, std::int64_t id, 
       if (input.provider) probe.provider = *input.provider;
       if (input.model_name) probe.model_name = *input.model_name;
       if (input.base_url) probe.base_url = *input.base_url;
-      if (auto ok = validate(probe, input.options_json.value_or("{}")); !ok) return ok.error();
+      if (input.options_json) probe.options_json = *input.options_json;
+      if (auto ok = check_upstream_fields(probe, ca_dir_); !ok) return ok.error();
+      if (auto ok = validate(probe, probe.options_json); !ok) return ok.error();
+      ConfigInput normalised = input;
+      if (input.base_url) normalised.base_url = probe.base_url;
       const Json schema = Json::parse(registry_.provider(probe.provider)->description().config_schema_json);
-      if (auto ok = apply_input(c, input, schema, effective_base_url(probe), secrets_); !ok) return ok.error();
+      if (auto ok = apply_input(c, normalised, schema, effective_base_url(probe), secrets_); !ok) return ok.error();
       if (c.name != current->name) {
         const auto other = storage::configs::find_by_name(conn, c.name);
         if (other && other->id != id)

@@ -124,6 +124,10 @@ class ConfigService {
   // Where a turn with this config connects (stored, else the plugin's default).
   std::string effective_base_url(const storage::LlmConfig& config) const;
 
+  // The only directory a config's options.ca_file may name ("": none may be
+  // set). Set once before serving (host/services/upstream_url.h).
+  void set_ca_dir(std::string dir) { ca_dir_ = std::move(dir); }
+
  private:
   Result<Unit> validate(const storage::LlmConfig& config, const std::string& options_json) const;
   void forget_cached();
@@ -132,6 +136,7 @@ class ConfigService {
   const PluginRegistry& registry_;
   const crypto::SecretBox& secrets_;
   ConfigPolicy policy_;
+  std::string ca_dir_;
 
   struct Named {
     std::shared_ptr<const ResolvedConfig> config;

@@ -17,8 +17,9 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cstring>
 #include <atomic>
+#include <cctype>
+#include <cstring>
 #include <iostream>
 
 namespace switchboard::plugins {
@@ -27,32 +28,48 @@ namespace sdk = switchboard::sdk;
 using Clock = std::chrono::steady_clock;
 
 Url Url::parse(const std::string& text) {
+  const auto bad = [](const std::string& why) { return sdk::Error("invalid_config", "base_url " + why); };
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7f) throw bad("contains whitespace or a control character");
+  }
   Url u;
   const auto scheme_end = text.find("://");
-  if (scheme_end == std::string::npos) throw sdk::Error("invalid_config", "base_url must start with http:// or https://");
+  if (scheme_end == std::string::npos) throw bad("must start with http:// or https://");
   u.scheme = text.substr(0, scheme_end);
-  if (u.scheme != "http" && u.scheme != "https")
-    throw sdk::Error("invalid_config", "base_url must start with http:// or https://");
+  if (u.scheme != "http" && u.scheme != "https") throw bad("must start with http:// or https://");
   const std::string rest = text.substr(scheme_end + 3);
+  if (rest.find_first_of("?#") != std::string::npos) throw bad("must not have a query or a fragment");
   const auto slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
+  const std::string authority = rest.substr(0, slash);
   u.path = slash == std::string::npos ? "" : rest.substr(slash);
   while (!u.path.empty() && u.path.back() == '/') u.path.pop_back();
-  u.port = u.scheme == "https" ? 443 : 80;
-  const auto colon = authority.rfind(':');
-  if (colon != std::string::npos && authority.find(']') == std::string::npos ? true : colon > authority.find(']')) {
+  if (authority.find('@') != std::string::npos) throw bad("must not contain user-info");
+  std::string port;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string::npos) throw bad("has an unclosed IPv6 literal");
+    u.host = authority.substr(1, close - 1);
+    const std::string after = authority.substr(close + 1);
+    if (!after.empty() && after.front() != ':') throw bad("has text after its IPv6 literal");
+    if (!after.empty()) port = after.substr(1);
+    if (!after.empty() && port.empty()) throw bad("has an invalid port");
+  } else {
+    const auto colon = authority.find(':');
+    u.host = authority.substr(0, colon);
     if (colon != std::string::npos) {
-      const std::string port = authority.substr(colon + 1);
-      if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
-        throw sdk::Error("invalid_config", "base_url has an invalid port");
-      u.port = static_cast<std::uint16_t>(std::stoi(port));
-      authority = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+      if (port.empty()) throw bad("has an invalid port");
     }
   }
-  if (authority.size() > 2 && authority.front() == '[' && authority.back() == ']')
-    authority = authority.substr(1, authority.size() - 2);
-  if (authority.empty()) throw sdk::Error("invalid_config", "base_url has no host");
-  u.host = authority;
+  u.port = u.scheme == "https" ? 443 : 80;
+  if (!port.empty()) {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) throw bad("has an invalid port");
+    const int number = std::stoi(port);
+    if (number < 1 || number > 65535) throw bad("has an invalid port");
+    u.port = static_cast<std::uint16_t>(number);
+  }
+  if (u.host.empty()) throw bad("has no host");
   return u;
 }
 
@@ -109,7 +126,8 @@ struct HttpClient::Pool {
   }
 
   static std::string key_of(const Url& u, const HttpSettings& s) {
-    return u.scheme + "://" + u.host + ":" + std::to_string(u.port) + "|" + s.ca_file + (s.insecure_skip_verify ? "|i" : "");
+    return u.scheme + "://" + u.host + ":" + std::to_string(u.port) + "|" + s.ca_file + (s.insecure_skip_verify ? "|i" : "") +
+           "|" + s.policy.fingerprint();
   }
 
   std::unique_ptr<Connection> take(const std::string& key) {
@@ -134,7 +152,12 @@ struct HttpClient::Pool {
     auto c = std::make_unique<Connection>();
     const Poco::Timespan connect_timeout(static_cast<Poco::Timestamp::TimeDiff>(s.connect_timeout_ms) * 1000);
     try {
+      // Resolved once: the address checked is the address connected to, so a
+      // name that resolves differently a moment later (DNS rebinding) gains nothing.
       const Poco::Net::SocketAddress address(u.host, u.port);
+      const std::string refused =
+          s.policy.refusal(u.host, address_of(address.host().addr(), static_cast<std::size_t>(address.host().length())));
+      if (!refused.empty()) throw sdk::Error("upstream_denied", "not connecting to the upstream: " + refused);
       Poco::Net::StreamSocket tcp;
       tcp.connectNB(address);
       const auto deadline = Clock::now() + std::chrono::milliseconds(s.connect_timeout_ms);
@@ -185,6 +208,35 @@ namespace {
 
 enum class Fill { Data, Eof, Timeout, Cancelled };
 
+// Whatever checked the request before, nothing in it may end the request line
+// or a header early: a CR or LF would let a value write lines of its own.
+void check_request_text(const HttpRequest& request) {
+  const auto bad = [](std::string_view what) {
+    return sdk::Error("invalid_config", std::string(what) + " contains a line break or a control character");
+  };
+  const auto unsafe = [](std::string_view text, bool space_ok) {
+    return std::any_of(text.begin(), text.end(), [&](char ch) {
+      const auto c = static_cast<unsigned char>(ch);
+      return c < 0x20 || c == 0x7f || (c == ' ' && !space_ok);
+    });
+  };
+  if (unsafe(request.method, false) || request.method.empty()) throw bad("the request method");
+  if (unsafe(request.url.host, false)) throw bad("the upstream host");
+  if (unsafe(request.url.path, false) || unsafe(request.path, false)) throw bad("the request path");
+  for (const auto& [name, value] : request.headers) {
+    const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || std::string_view("!#$%&'*+-.^_`|~").find(ch) != std::string_view::npos;
+    });
+    // The name is safe to quote once it is a token; a value never is.
+    if (!token) throw bad("a header name");
+    if (std::any_of(value.begin(), value.end(), [](char ch) {
+          const auto c = static_cast<unsigned char>(ch);
+          return (c < 0x20 && c != '\t') || c == 0x7f;
+        }))
+      throw bad("the value of header " + name);
+  }
+}
+
 // Waits for more bytes until `deadline`, polling `alive` every 20 ms.
 Fill fill(Connection& c, Clock::time_point deadline, const std::function<bool()>& alive) {
   if (c.pos > 0 && c.pos == c.buffer.size()) {
@@ -221,8 +273,11 @@ Fill fill(Connection& c, Clock::time_point deadline, const std::function<bool()>
 HttpResult HttpClient::perform(const HttpRequest& request, const HttpSettings& settings,
                                const std::function<bool(std::string_view)>& on_body,
                                const std::function<bool()>& alive) {
+  check_request_text(request);
   const std::string key = Pool::key_of(request.url, settings);
-  std::string wire = request.method + " " + request.url.path + request.path + " HTTP/1.1\r\nHost: " + request.url.host;
+  const bool ipv6 = request.url.host.find(':') != std::string::npos;
+  std::string wire = request.method + " " + request.url.path + request.path + " HTTP/1.1\r\nHost: " +
+                     (ipv6 ? "[" + request.url.host + "]" : request.url.host);
   if ((request.url.scheme == "http" && request.url.port != 80) || (request.url.scheme == "https" && request.url.port != 443))
     wire += ":" + std::to_string(request.url.port);
   wire += "\r\nConnection: keep-alive\r\nUser-Agent: switchboard\r\n";

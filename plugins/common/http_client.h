@@ -9,6 +9,8 @@
 // timeout must not silently poison the stream (see shared/PITFALLS.md).
 #pragma once
 
+#include "address_rules.h"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -26,7 +28,10 @@ struct Url {
   std::string host;
   std::uint16_t port = 0;
   std::string path;    // without a trailing slash
-  // Parses "http[s]://host[:port][/path]"; throws sdk::Error invalid_config.
+  // Parses "http[s]://host[:port][/path]" (an IPv6 host in brackets), refusing
+  // whitespace, control characters, user-info, a query, a fragment and ports
+  // outside 1..65535; throws sdk::Error invalid_config. The host stores
+  // base_url already checked; this is the plugin's own line of defence.
   static Url parse(const std::string& text);
 };
 
@@ -36,6 +41,7 @@ struct HttpSettings {
   int idle_timeout_ms = 30000;
   std::string ca_file;             // an extra CA to trust, beside the system store
   bool insecure_skip_verify = false;
+  UpstreamPolicy policy;           // checked against the resolved address before connecting
 };
 
 struct HttpRequest {
@@ -62,8 +68,11 @@ class HttpClient {
 
   // Sends `request` and streams a 2xx body to `on_body` (return false to
   // stop). `alive` is polled at least every 20 ms while waiting. Throws
-  // sdk::Error: upstream_unavailable (connect failed), upstream_timeout,
-  // upstream_protocol (not HTTP), upstream_tls (certificate refused).
+  // sdk::Error: upstream_denied (the resolved address is refused by
+  // settings.policy; nothing is sent), upstream_unavailable (connect failed),
+  // upstream_timeout, upstream_protocol (not HTTP), upstream_tls (certificate
+  // refused), invalid_config (a line break or control character would reach
+  // the request line or a header).
   HttpResult perform(const HttpRequest& request, const HttpSettings& settings,
                      const std::function<bool(std::string_view)>& on_body, const std::function<bool()>& alive);
 

@@ -12,6 +12,7 @@
 //   tokens              reply with N tokens (any model)
 #include <switchboard/provider.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -20,6 +21,9 @@
 namespace sdk = switchboard::sdk;
 
 namespace {
+
+constexpr std::int64_t kMaxDelayMs = 10000;
+constexpr std::int64_t kMaxTokens = 100000;
 
 // Splits text into words, each keeping its following whitespace, so that the
 // concatenated deltas reproduce the text exactly.
@@ -67,17 +71,27 @@ class MockProvider final : public sdk::Provider {
     return {"mock", "1.0.0", "Offline, deterministic provider for first start and tests"};
   }
 
+  // Bounds keep one cheap request from holding a worker for long or building a
+  // huge reply: 10 s per delta, 100,000 tokens (about 700 KB of text).
   sdk::Json config_schema() const override {
     auto field = [](const char* type, const char* description) {
       return sdk::Json{{"type", type}, {"description", description}};
     };
+    auto bounded = [&](const char* description, std::int64_t maximum) {
+      sdk::Json f = field("integer", description);
+      f["minimum"] = 0;
+      f["maximum"] = maximum;
+      return f;
+    };
     return {{"model_name", field("string", "mock-echo, mock-inspect or mock-tokens")},
             {"base_url", field("string", "ignored: the mock makes no network calls")},
-            {"delay_ms", field("integer", "pause before each delta, in milliseconds")},
+            {"delay_ms", bounded("pause before each delta, in milliseconds", kMaxDelayMs)},
             {"fail_before_first", field("boolean", "fail with mock_failure before any delta")},
-            {"fail_after", field("integer", "fail with mock_failure after this many deltas")},
-            {"tokens", field("integer", "reply with this many tokens: tok1 tok2 ...")}};
+            {"fail_after", bounded("fail with mock_failure after this many deltas", kMaxTokens)},
+            {"tokens", bounded("reply with this many tokens: tok1 tok2 ...", kMaxTokens)}};
   }
+
+  std::int64_t max_tokens_limit() const override { return kMaxTokens; }
 
   sdk::Json default_config() const override {
     return {{"model_name", "mock-echo"}, {"base_url", ""}};
@@ -88,9 +102,11 @@ class MockProvider final : public sdk::Provider {
   }
 
   void chat(const sdk::ChatRequest& request, sdk::Sink& sink) override {
-    const auto delay_ms = request.option<std::int64_t>("delay_ms", 0);
+    // The host refuses options beyond the schema's bounds; a config stored
+    // before they existed is held to them here.
+    const auto delay_ms = std::min(request.option<std::int64_t>("delay_ms", 0), kMaxDelayMs);
     const auto fail_after = request.option<std::int64_t>("fail_after", -1);
-    const auto tokens = request.option<std::int64_t>("tokens", -1);
+    const auto tokens = std::min(request.option<std::int64_t>("tokens", -1), kMaxTokens);
     if (request.option<bool>("fail_before_first", false))
       throw sdk::Error("mock_failure", "mock failure before the first delta (fail_before_first)");
 

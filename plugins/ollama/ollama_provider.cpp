@@ -31,7 +31,9 @@ class OllamaProvider final : public sdk::Provider {
     };
     sdk::Json s = {{"base_url", field("string", "Ollama's address, e.g. http://127.0.0.1:11434")},
                    {"model_name", field("string", "a pulled model, e.g. llama3.2")},
-                   {"keep_alive", field("string", "how long Ollama keeps the model loaded, e.g. 5m (empty: its default)")}};
+                   {"keep_alive", field("string", "how long Ollama keeps the model loaded, e.g. 5m (empty: its default)")},
+                   {"top_p", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"description", "nucleus sampling"}}},
+                   {"stop", {{"type", sdk::Json::array({"string", "array"})}, {"description", "stop sequence(s)"}}}};
     s.update(sp::http_settings_schema());
     return s;
   }
@@ -50,8 +52,11 @@ class OllamaProvider final : public sdk::Provider {
     if (model.empty()) throw sdk::Error("invalid_config", "no model: set model_name in the config");
 
     sdk::Json options = {{"temperature", request.temperature}, {"num_predict", request.max_tokens}};
-    if (request.options.contains("top_p")) options["top_p"] = request.options["top_p"];
-    if (request.options.contains("stop")) options["stop"] = request.options["stop"];
+    // From the request, else the config's options.
+    const sdk::Json top_p = request.option<sdk::Json>("top_p", nullptr);
+    if (!top_p.is_null()) options["top_p"] = top_p;
+    const sdk::Json stop = request.option<sdk::Json>("stop", nullptr);
+    if (!stop.is_null()) options["stop"] = stop.is_string() ? sdk::Json::array({stop}) : stop;
     sdk::Json messages = sdk::Json::array();
     for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
     sdk::Json body = {{"model", model}, {"messages", std::move(messages)}, {"stream", true}, {"options", options}};
@@ -77,9 +82,12 @@ class OllamaProvider final : public sdk::Provider {
       try {
         j = sdk::Json::parse(line);
       } catch (const sdk::Json::exception&) {
-        throw sdk::Error("upstream_protocol", "Ollama sent a malformed line: " + std::string(line.substr(0, 120)));
+        throw sdk::Error("upstream_protocol", "Ollama sent a malformed line (not JSON)");
       }
-      if (j.contains("error")) throw sdk::Error("upstream_error", "Ollama failed mid-stream: " + sp::upstream_message(std::string(line)));
+      if (j.contains("error")) {
+        const std::string message = sp::upstream_message(std::string(line));
+        throw sdk::Error("upstream_error", "Ollama failed mid-stream: " + (message.empty() ? "(no message)" : message));
+      }
       if (j.contains("message") && j["message"].is_object() && j["message"].contains("content") &&
           j["message"]["content"].is_string()) {
         const std::string text = utf8.push(j["message"]["content"].get<std::string>());

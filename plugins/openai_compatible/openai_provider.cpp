@@ -48,6 +48,12 @@ class OpenAiProvider final : public sdk::Provider {
       for (const char* k : keys) f["secret_keys"].push_back(k);
       return f;
     };
+    auto bounded = [&](const char* type, const char* description, int minimum, int maximum) {
+      sdk::Json f = field(type, description);
+      f["minimum"] = minimum;
+      f["maximum"] = maximum;
+      return f;
+    };
     sdk::Json s = {{"base_url", field("string", "API root, e.g. https://api.openai.com/v1 or http://127.0.0.1:8000/v1")},
                    {"model_name", field("string", "the model to ask for")},
                    {"api_key", secret(field("string", "bearer token (write-only)"))},
@@ -56,7 +62,12 @@ class OpenAiProvider final : public sdk::Provider {
                    {"headers", with_secret_keys(field("object", "extra request headers, e.g. HTTP-Referer for OpenRouter, "
                                                                 "OpenAI-Organization; credentials among them are write-only"),
                                                 {"Authorization", "Proxy-Authorization", "X-Api-Key", "Api-Key"})},
-                   {"extra_body", field("object", "extra fields merged into every request body (top_p, seed, ...)")}};
+                   {"extra_body", field("object", "extra fields merged into every request body (top_p, seed, ...)")},
+                   {"top_p", bounded("number", "nucleus sampling", 0, 1)},
+                   {"stop", {{"type", sdk::Json::array({"string", "array"})}, {"description", "stop sequence(s)"}}},
+                   {"seed", field("integer", "sampling seed")},
+                   {"presence_penalty", bounded("number", "penalty for tokens already present", -2, 2)},
+                   {"frequency_penalty", bounded("number", "penalty by token frequency", -2, 2)}};
     s.update(sp::http_settings_schema());
     return s;
   }
@@ -89,8 +100,11 @@ class OpenAiProvider final : public sdk::Provider {
     const sdk::Json extra = sp::config_value<sdk::Json>(request.config, "extra_body", sdk::Json::object());
     if (extra.is_object())
       for (const auto& [k, v] : extra.items()) body[k] = v;
-    for (const char* passthrough : {"top_p", "stop", "seed", "presence_penalty", "frequency_penalty"})
-      if (request.options.contains(passthrough)) body[passthrough] = request.options[passthrough];
+    // From the request, else the config's options.
+    for (const char* passthrough : {"top_p", "stop", "seed", "presence_penalty", "frequency_penalty"}) {
+      const sdk::Json value = request.option<sdk::Json>(passthrough, nullptr);
+      if (!value.is_null()) body[passthrough] = value;
+    }
 
     sp::HttpRequest req = base_request(request, "POST", "/chat/completions");
     req.headers.emplace_back("Content-Type", "application/json");
@@ -114,10 +128,12 @@ class OpenAiProvider final : public sdk::Provider {
       try {
         chunk = sdk::Json::parse(data);
       } catch (const sdk::Json::exception&) {
-        throw sdk::Error("upstream_protocol", "the upstream sent a malformed stream event: " + data.substr(0, 120));
+        throw sdk::Error("upstream_protocol", "the upstream sent a malformed stream event (not JSON)");
       }
-      if (chunk.contains("error"))
-        throw sdk::Error("upstream_error", "the upstream failed mid-stream: " + sp::redact(sp::upstream_message(data), secret));
+      if (chunk.contains("error")) {
+        const std::string message = sp::redact(sp::upstream_message(data), secret);
+        throw sdk::Error("upstream_error", "the upstream failed mid-stream: " + (message.empty() ? "(no message)" : message));
+      }
       if (chunk.contains("usage") && chunk["usage"].is_object()) {
         prompt_tokens = chunk["usage"].value("prompt_tokens", prompt_tokens);
         completion_tokens = chunk["usage"].value("completion_tokens", completion_tokens);

@@ -110,7 +110,7 @@ TEST_F(ChatStream, DisconnectMidStreamSavesTheReplyCancelledWithinASecond) {
 }
 
 TEST_F(ChatStream, DisconnectWhileTheProviderIsSilentIsNoticedWithinASecond) {
-  const auto s = session_with(R"({"tokens": 2, "delay_ms": 20000})");
+  const auto s = session_with(R"({"tokens": 2, "delay_ms": 10000})");
   SseClient sse(host_->port(), turn(s));
   ASSERT_EQ(sse.next()->name, "start");
   std::this_thread::sleep_for(200ms);

@@ -109,6 +109,22 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       return json(res, 400, R"({"error":{"message":"invalid JSON body","type":"invalid_request_error"}})");
     }
     if (model.rfind("fault-", 0) == 0) return fault(res, std::atoi(model.c_str() + 6), model, ollama);
+    if (model == "html-error") {
+      // A proxy in front of the model server, and its page about the network behind it.
+      const std::string page = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
+                               "<p>upstream inference-7.internal.corp:8443 refused the connection</p></body></html>";
+      res.setStatus(Poco::Net::HTTPResponse::HTTP_BAD_GATEWAY);
+      res.setContentType("text/html");
+      res.setContentLength(static_cast<std::streamsize>(page.size()));
+      res.send() << page;
+      return;
+    }
+    if (model == "long-error") {
+      std::string message;
+      for (int i = 0; i < 2000; ++i) message += "\xc3\xa9";  // é, two bytes each
+      return json(res, 400, ollama ? Json{{"error", message}}.dump()
+                                   : Json{{"error", {{"message", message}, {"type", "invalid_request_error"}}}}.dump());
+    }
     if (model == "echo-key") {
       // A careless proxy that quotes the credential back in its error.
       return json(res, 401, Json{{"error", {{"message", "Invalid key: " + req.get("Authorization", "(none)")},

@@ -19,6 +19,8 @@
 //   error-mid        2 tokens, then an error event
 //   fault-401 / fault-403 / fault-404 / fault-429 / fault-500 / fault-400
 //                    that status with a realistic error body (429 with Retry-After: 7)
+//   html-error       502 with a proxy's HTML page (which names an internal host)
+//   long-error       400 whose JSON error message is 2,000 characters of "é"
 // Any path other than the four above is a plain-text 404, as for a wrong base_url.
 #pragma once
 

@@ -33,6 +33,18 @@ extern "C" {
 /* Name of the one symbol every plugin exports. */
 #define SB_ENTRY_SYMBOL "sb_provider_entry"
 
+/*
+ * The member of the effective config (chat's "config", list_models' config)
+ * that holds the host's own settings for the plugin. The host always sets it,
+ * overriding anything else, and refuses it in stored configs and requests, so
+ * a plugin may trust it:
+ *   {"upstream_deny": ["169.254.0.0/16", "fe80::/10", "host.name", ...],
+ *    "upstream_allow": [...],   empty: any address not denied
+ *    "ca_dir": "..."}           the only directory ca_file may name ("" : none)
+ * A plugin driven without it applies its own defaults.
+ */
+#define SB_HOST_SETTINGS_KEY "_switchboard"
+
 /* Status of every table call. */
 typedef enum sb_status {
   SB_STATUS_OK = 0,
@@ -122,8 +134,13 @@ typedef struct sb_provider_api {
   void (*destroy)(sb_instance* instance);
   /*
    * Describes the provider through cb->result:
-   * {"name", "version", "description", "config_schema": {field: {"type", "description"}},
-   *  "default_config": {...}}
+   * {"name", "version", "description",
+   *  "config_schema": {field: {"type", "description", "minimum"?, "maximum"?}},
+   *  "default_config": {...}, "max_tokens_limit"?: N}
+   * "type" is one JSON type name or a list of them; the host refuses options
+   * (stored or per request) of another type or outside minimum..maximum.
+   * "max_tokens_limit", when present, is the largest max_tokens the provider
+   * takes; the host refuses larger requests.
    */
   sb_status (*describe)(sb_instance* instance, const sb_host_callbacks* cb);
   /*

@@ -149,8 +149,13 @@ class Provider {
   virtual ~Provider() = default;
 
   virtual ProviderInfo info() const = 0;
-  // {field: {"type": "string"|"number"|"integer"|"boolean"|"object", "description": "..."}}
+  // Optional. {field: {"type": "string"|"number"|"integer"|"boolean"|"object"|"array"
+  // (or a list of them), "description": "...", "minimum"?: N, "maximum"?: N}}. The host
+  // refuses options, stored or per request, that break it.
   virtual Json config_schema() const { return Json::object(); }
+  // Optional. The largest max_tokens this provider takes (0: no limit of its own);
+  // the host refuses larger requests with a 400 naming it.
+  virtual std::int64_t max_tokens_limit() const { return 0; }
   // The config a stored one is merged over, field by field.
   virtual Json default_config() const { return Json::object(); }
   virtual std::vector<std::string> list_models(const Json& config) const {
@@ -225,11 +230,13 @@ struct Glue {
     return guarded(cb, [&] {
       const auto* p = reinterpret_cast<const Provider*>(instance);
       const ProviderInfo info = p->info();
-      report_result(cb, Json{{"name", info.name},
-                             {"version", info.version},
-                             {"description", info.description},
-                             {"config_schema", p->config_schema()},
-                             {"default_config", p->default_config()}});
+      Json description{{"name", info.name},
+                       {"version", info.version},
+                       {"description", info.description},
+                       {"config_schema", p->config_schema()},
+                       {"default_config", p->default_config()}};
+      if (p->max_tokens_limit() > 0) description["max_tokens_limit"] = p->max_tokens_limit();
+      report_result(cb, description);
       return SB_STATUS_OK;
     });
   }

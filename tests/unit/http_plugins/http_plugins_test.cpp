@@ -38,10 +38,12 @@ struct PluginCase {
 // One plugin loaded for real, and a fake upstream for it to talk to.
 class PluginFixture {
  protected:
-  void load(const PluginCase& which) {
+  // `host_settings`: what the host would pass under SB_HOST_SETTINGS_KEY.
+  void load(const PluginCase& which, const std::string& host_settings = "{}") {
     which_ = which;
     std::string error;
-    provider_ = LoadedProvider::load(std::string(SB_PLUGIN_DIR) + "/libswitchboard_" + which.name + ".so", error);
+    provider_ = LoadedProvider::load(std::string(SB_PLUGIN_DIR) + "/libswitchboard_" + which.name + ".so", error,
+                                     host_settings);
     ASSERT_NE(provider_, nullptr) << error;
   }
 
@@ -251,7 +253,144 @@ TEST_P(HttpPlugin, ListsTheUpstreamsModels) {
   EXPECT_EQ(models.size(), 2u) << fake_.last_body() << " headers: " << fake_.requests();
 }
 
+TEST_P(HttpPlugin, AnHtmlErrorPageNeverReachesTheCallerOnlyItsStatusLine) {
+  Collect sink;
+  const auto out = chat(config(fake_), "html-error", sink);
+  EXPECT_EQ(out.error_code, "upstream_error");
+  EXPECT_NE(out.error_message.find("HTTP 502 Bad Gateway"), std::string::npos) << out.error_message;
+  EXPECT_EQ(out.error_message.find("<"), std::string::npos) << out.error_message;
+  EXPECT_EQ(out.error_message.find("internal.corp"), std::string::npos) << out.error_message;
+}
+
+TEST_P(HttpPlugin, ALongUpstreamMessageIsCutToFiveHundredCharacters) {
+  Collect sink;
+  const auto out = chat(config(fake_), "long-error", sink);
+  EXPECT_EQ(out.error_code, "upstream_rejected");
+  std::string five_hundred, five_hundred_one;
+  for (int i = 0; i < 500; ++i) five_hundred += "\xc3\xa9";
+  five_hundred_one = five_hundred + "\xc3\xa9";
+  EXPECT_NE(out.error_message.find(five_hundred), std::string::npos) << "cut on a character, not a byte";
+  EXPECT_EQ(out.error_message.find(five_hundred_one), std::string::npos);
+  EXPECT_LT(out.error_message.size(), 1200u);
+}
+
+TEST_P(HttpPlugin, ALineBreakInTheBaseUrlNeverReachesTheWire) {
+  const int before = fake_.requests();
+  for (const std::string& tail : {std::string("\r\nX-Injected: 1"), std::string("/v1 HTTP/1.1\r\n\r\nGET /")}) {
+    Json cfg = config(fake_);
+    cfg["base_url"] = url(fake_) + tail;
+    Collect sink;
+    const auto out = chat(cfg, "fake-model", sink);
+    EXPECT_EQ(out.error_code, "invalid_config") << out.error_message;
+  }
+  EXPECT_EQ(fake_.requests(), before) << "nothing was sent";
+}
+
+TEST_P(HttpPlugin, APortOutsideTheRangeIsRefusedNotWrappedAround) {
+  Json cfg = config(fake_);
+  // 99999 would wrap to 34463 in 16 bits.
+  cfg["base_url"] = "http://127.0.0.1:99999" + std::string(GetParam().ollama ? "" : "/v1");
+  Collect sink;
+  const auto out = chat(cfg, "fake-model", sink);
+  EXPECT_EQ(out.error_code, "invalid_config") << out.error_message;
+}
+
+TEST_P(HttpPlugin, TheDefaultPolicyDeniesLinkLocalAddressesWhereMetadataServicesLive) {
+  const std::string path = GetParam().ollama ? "" : "/v1";
+  for (const char* base : {"http://169.254.169.254", "http://[::ffff:169.254.169.254]", "http://[64:ff9b::a9fe:a9fe]",
+                           "http://[fe80::1]:8080"}) {
+    Json cfg = config(fake_);
+    cfg["base_url"] = std::string(base) + path;
+    Collect sink;
+    const auto started = Clock::now();
+    const auto out = chat(cfg, "fake-model", sink);
+    EXPECT_EQ(out.status, ChatStatus::Error) << base;
+    EXPECT_EQ(out.error_code, "upstream_denied") << base << ": " << out.error_message;
+    EXPECT_LT(Clock::now() - started, 1s) << "refused before any connect attempt";
+  }
+  Collect sink;
+  EXPECT_EQ(chat(config(fake_), "fake-model", sink).status, ChatStatus::Complete) << "loopback stays allowed";
+}
+
 INSTANTIATE_TEST_SUITE_P(Plugins, HttpPlugin,
+                         ::testing::Values(PluginCase{"openai_compatible", false}, PluginCase{"ollama", true}),
+                         [](const auto& info) { return info.param.name; });
+
+// --- the host's upstream policy --------------------------------------------------------
+
+// A plugin loaded with the host settings an operator's --upstream-deny/--upstream-allow give.
+class PolicyPlugin : public PluginFixture, public ::testing::TestWithParam<PluginCase> {
+ protected:
+  ChatOutcome chat_with(const std::string& host_settings, const std::string& base_url = "") {
+    load(GetParam(), host_settings);
+    Json cfg = config(fake_);
+    if (!base_url.empty()) cfg["base_url"] = base_url;
+    Collect sink;
+    return chat(cfg, "fake-model", sink);
+  }
+};
+
+TEST_P(PolicyPlugin, ADeniedResolvedAddressIsRefusedAndNothingIsSent) {
+  const int connections = fake_.connections();
+  const int requests = fake_.requests();
+  const auto out = chat_with(R"({"upstream_deny": ["127.0.0.0/8"], "upstream_allow": [], "ca_dir": ""})");
+  EXPECT_EQ(out.status, ChatStatus::Error);
+  EXPECT_EQ(out.error_code, "upstream_denied") << out.error_message;
+  EXPECT_NE(out.error_message.find("--upstream-deny"), std::string::npos) << out.error_message;
+  EXPECT_EQ(fake_.requests(), requests);
+  EXPECT_EQ(fake_.connections(), connections);
+}
+
+TEST_P(PolicyPlugin, AHostNameEntryDeniesThatNameWhateverItResolvesTo) {
+  const std::string url = "http://localhost:" + std::to_string(fake_.port()) + (GetParam().ollama ? "" : "/v1");
+  const auto out = chat_with(R"({"upstream_deny": ["LOCALHOST"]})", url);
+  EXPECT_EQ(out.error_code, "upstream_denied") << out.error_message;
+  EXPECT_EQ(out.error_message.find("127.0.0.1"), std::string::npos) << "the resolved address is not disclosed";
+}
+
+TEST_P(PolicyPlugin, AnAllowListAdmitsOnlyWhatItNames) {
+  auto out = chat_with(R"({"upstream_deny": [], "upstream_allow": ["10.0.0.0/8"]})");
+  EXPECT_EQ(out.error_code, "upstream_denied") << out.error_message;
+  EXPECT_NE(out.error_message.find("--upstream-allow"), std::string::npos) << out.error_message;
+  out = chat_with(R"({"upstream_deny": [], "upstream_allow": ["10.0.0.0/8", "127.0.0.1"]})");
+  EXPECT_EQ(out.status, ChatStatus::Complete) << out.error_code << ": " << out.error_message;
+}
+
+TEST_P(PolicyPlugin, DenyWinsOverAllow) {
+  const auto out = chat_with(R"({"upstream_deny": ["127.0.0.1/32"], "upstream_allow": ["127.0.0.0/8"]})");
+  EXPECT_EQ(out.error_code, "upstream_denied") << out.error_message;
+}
+
+TEST_P(PolicyPlugin, AConfigCannotOverrideTheHostsPolicy) {
+  load(GetParam(), R"({"upstream_deny": ["127.0.0.0/8"]})");
+  Json cfg = config(fake_);
+  cfg["_switchboard"] = {{"upstream_deny", Json::array()}, {"upstream_allow", Json::array()}};
+  Collect sink;
+  const auto out = chat(cfg, "fake-model", sink);
+  EXPECT_EQ(out.error_code, "upstream_denied") << "the host's settings replace the config's";
+}
+
+TEST_P(PolicyPlugin, AnEmptyDenyListLetsAnOperatorReachLinkLocalOnPurpose) {
+  // Nothing listens there, so the connect fails; what matters is that it was tried.
+  Json settings = {{"upstream_deny", Json::array()}};
+  load(GetParam(), settings.dump());
+  Json cfg = config(fake_, {{"connect_timeout_ms", 200}});
+  cfg["base_url"] = "http://169.254.0.1:9" + std::string(GetParam().ollama ? "" : "/v1");
+  Collect sink;
+  const auto out = chat(cfg, "fake-model", sink);
+  EXPECT_NE(out.error_code, "upstream_denied") << out.error_message;
+}
+
+TEST_P(PolicyPlugin, ACaFileOutsideTheHostsDirectoryIsRefused) {
+  load(GetParam(), R"({"ca_dir": "/srv/switchboard-ca"})");
+  Json cfg = config(fake_, {{"ca_file", "../elsewhere.pem"}});
+  Collect sink;
+  const auto out = chat(cfg, "fake-model", sink);
+  EXPECT_EQ(out.error_code, "invalid_config") << out.error_message;
+  EXPECT_NE(out.error_message.find("--ca-dir"), std::string::npos) << out.error_message;
+}
+
+INSTANTIATE_TEST_SUITE_P(Plugins, PolicyPlugin,
                          ::testing::Values(PluginCase{"openai_compatible", false}, PluginCase{"ollama", true}),
                          [](const auto& info) { return info.param.name; });
 
@@ -281,6 +420,21 @@ TEST_F(OpenAi, TakesTheKeyFromTheNamedEnvironmentVariable) {
   chat(config(fake_, {{"api_key_env", "SB_TEST_UPSTREAM_KEY"}}), "fake-model", sink);
   EXPECT_EQ(fake_.last_header("Authorization"), "Bearer sk-from-env");
   ::unsetenv("SB_TEST_UPSTREAM_KEY");
+}
+
+TEST_F(OpenAi, AHeaderValueWithALineBreakIsNeverSent) {
+  Collect sink;
+  const auto out = chat(config(fake_, {{"headers", {{"X-Title", "ok\r\nX-Injected: 1"}, {"X-Fine", "yes"}}}}), "fake-model", sink);
+  EXPECT_EQ(out.status, ChatStatus::Complete) << out.error_message;
+  EXPECT_EQ(fake_.last_header("X-Injected"), "");
+  EXPECT_EQ(fake_.last_header("X-Title"), "");
+  EXPECT_EQ(fake_.last_header("X-Fine"), "yes");
+}
+
+TEST_F(OpenAi, AHeaderNameThatIsNoTokenFailsTheCallInsteadOfWritingIt) {
+  Collect sink;
+  const auto out = chat(config(fake_, {{"headers", {{"Bad Name", "x"}}}}), "fake-model", sink);
+  EXPECT_EQ(out.error_code, "invalid_config") << out.error_message;
 }
 
 TEST_F(OpenAi, ARequestOptionCannotRedirectTheUpstream) {
