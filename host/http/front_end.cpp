@@ -102,13 +102,26 @@ class ConnectionSocketImpl final : public Poco::Net::StreamSocketImpl {
   std::size_t offset_ = 0;
 };
 
-// Handlers that call setStatus() alone leave the reason at "OK" ("304 OK");
-// every status line gets the reason of its own status here.
+// The reason phrase of RFC 9110 section 15; Poco 1.11 still has a few of
+// RFC 2616's ("Request Time-out", "Gateway Time-Out").
+std::string reason_for(int status) {
+  switch (status) {
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 504: return "Gateway Timeout";
+    default: return Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  }
+}
+
+// Handlers that call setStatus() alone leave the reason at "OK" ("304 OK"):
+// every status line a worker sends gets the reason of its own status here.
 class Response final : public Poco::Net::HTTPServerResponseImpl {
  public:
   explicit Response(Poco::Net::HTTPServerSession& session) : HTTPServerResponseImpl(session) {}
   std::ostream& send() override {
-    if (getStatus() != HTTP_OK && getReason() == HTTP_REASON_OK) setReason(getReasonForStatus(getStatus()));
+    setReason(reason_for(getStatus()));
     return HTTPServerResponseImpl::send();
   }
 };
@@ -828,8 +841,7 @@ void FrontEnd::State::answer(Connection& c, int status, std::string_view code, c
   } else {
     body = R"({"error":{"code":")" + std::string(code) + R"(","message":")" + json_escape(message) + R"("}})";
   }
-  const auto& reason = Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-  std::string text = "HTTP/1.1 " + std::to_string(status) + " " + reason +
+  std::string text = "HTTP/1.1 " + std::to_string(status) + " " + reason_for(status) +
                      "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nDate: " +
                      Poco::DateTimeFormatter::format(Poco::Timestamp(), Poco::DateTimeFormat::HTTP_FORMAT) +
                      "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
@@ -888,7 +900,10 @@ void FrontEnd::State::apply_refusing() {
   for (auto& [id, c] : conns) all.push_back(c.get());
   for (Connection* c : all) {
     if (c->phase == Phase::Lingering) continue;
-    if (c->in.empty()) close(*c);
+    // An idle kept-alive connection is closed, as any idle one may be. A new
+    // one is answered even before its request arrives: that request is on
+    // its way, and closing under it would reset it.
+    if (c->in.empty() && c->served) close(*c);
     else answer(*c, 503, "shutting_down", "the host is shutting down");
   }
 }
