@@ -115,6 +115,7 @@ void Host::start() {
   f.send_timeout_ms = o.send_timeout_ms;
   f.max_head_bytes = o.max_head_bytes;
   f.max_body_bytes = o.max_body_bytes;
+  f.max_buffered_bytes = o.max_buffered_bytes;
   state_->front_end = std::make_unique<http::FrontEnd>(f, state_->router.make_factory());
   state_->front_end->start();
   state_->port = state_->front_end->port();

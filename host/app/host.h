@@ -32,8 +32,8 @@ struct HostOptions {
   // without a worker). A second of requests at the rate the host serves.
   int max_queued = 1024;
   // Open connections, idle or not; past this a new one is answered 503.
-  // About 30 KB of host memory each when idle; the open-file limit is
-  // raised to fit (up to the hard limit).
+  // An idle one costs a descriptor, ~0.5 KB of host memory and the kernel's
+  // socket buffers; the open-file limit is raised to fit (up to the hard limit).
   int max_connections = 10000;
   // The whole request head must arrive within this of the accept (or of its
   // first byte on a kept-alive connection), however slowly it trickles:
@@ -49,6 +49,10 @@ struct HostOptions {
   // worker (or ending the stream) it held.
   int send_timeout_ms = 30000;
   std::size_t max_head_bytes = 16 * 1024;     // request line + fields; 431 beyond
+  // Requests are read whole before a worker takes them; this bounds the bytes
+  // of all unfinished requests together (~250 bodies at --max-body), so many
+  // half-sent bodies cannot exhaust memory: past it, 503.
+  std::size_t max_buffered_bytes = 256u << 20;
   std::size_t max_body_bytes = 1 << 20;
   int sse_keepalive_ms = 15000;               // ": keep-alive" comment after this much silence
   int shutdown_grace_ms = 3000;               // in-flight streams get this long on SIGTERM
