@@ -13,6 +13,8 @@
 
 #include <Poco/DateTimeFormat.h>
 #include <Poco/DateTimeFormatter.h>
+#include <Poco/Exception.h>
+#include <Poco/MemoryStream.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -31,6 +33,8 @@
 #include <Poco/Timestamp.h>
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -49,7 +53,6 @@
 #include <deque>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
@@ -77,11 +80,36 @@ constexpr int kLingerReserve = 1024;
 
 // The socket Poco reads on a worker. The epoll thread has already read the
 // whole request, so it is served from memory: a worker never waits on a slow
-// client's input. The end of the request reads as the end of input.
+// client's input. The end of the request reads as the end of input. The
+// descriptor stays non-blocking in both hands (no mode switch per request);
+// a worker's write waits for room with poll(), up to the send timeout.
 class ConnectionSocketImpl final : public Poco::Net::StreamSocketImpl {
  public:
-  explicit ConnectionSocketImpl(poco_socket_t fd) : StreamSocketImpl(fd) {}
+  ConnectionSocketImpl(poco_socket_t fd, int send_timeout_ms) : StreamSocketImpl(fd), send_timeout_ms_(send_timeout_ms) {}
   using StreamSocketImpl::receiveBytes;
+  using StreamSocketImpl::sendBytes;
+
+  int sendBytes(const void* buffer, int length, int flags) override {
+    const char* p = static_cast<const char*>(buffer);
+    int sent = 0;
+    while (sent < length) {
+      const auto n = ::send(sockfd(), p + sent, static_cast<std::size_t>(length - sent), flags | MSG_NOSIGNAL);
+      if (n >= 0) {
+        sent += static_cast<int>(n);
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) error(errno);  // throws, e.g. ConnectionResetException
+      pollfd room{sockfd(), POLLOUT, 0};
+      const int ready = ::poll(&room, 1, send_timeout_ms_);
+      if (ready == 0) throw Poco::TimeoutException("the client has not read for " + std::to_string(send_timeout_ms_) + " ms");
+      if (ready < 0 && errno != EINTR) error(errno);
+    }
+    return sent;
+  }
+  // Poco sets a receive timeout per session; reads come from memory, so it
+  // would only cost a system call per request.
+  void setReceiveTimeout(const Poco::Timespan&) override {}
 
   void serve(std::string request) {
     request_ = std::move(request);
@@ -100,6 +128,7 @@ class ConnectionSocketImpl final : public Poco::Net::StreamSocketImpl {
  private:
   std::string request_;
   std::size_t offset_ = 0;
+  int send_timeout_ms_;
 };
 
 // The reason phrase of RFC 9110 section 15; Poco 1.11 still has a few of
@@ -507,15 +536,9 @@ void FrontEnd::State::admit(int fd) {
   // Nagle's algorithm to batch them with data that is not coming.
   const int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  auto* impl = new ConnectionSocketImpl(fd);
+  auto* impl = new ConnectionSocketImpl(fd, options.send_timeout_ms);
   auto owned = std::make_unique<Connection>(impl, next_id++, open);
   Connection& c = *owned;
-  try {
-    impl->setBlocking(false);  // accept4 made it so; this tells Poco
-    impl->setSendTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(options.send_timeout_ms) * 1000));
-  } catch (const Poco::Exception&) {
-    return;  // the peer is already gone
-  }
   conns.emplace(c.id, std::move(owned));
   watch(c);
   if (refusing) return answer(c, 503, "shutting_down", "the host is shutting down");
@@ -540,11 +563,6 @@ void FrontEnd::State::on_wake() {
 // A connection back from a worker.
 void FrontEnd::State::adopt(std::unique_ptr<Connection> owned) {
   Connection& c = *owned;
-  try {
-    c.impl->setBlocking(false);
-  } catch (const Poco::Exception&) {
-    return;
-  }
   conns.emplace(c.id, std::move(owned));
   watch(c);
   account(c);
@@ -658,7 +676,7 @@ bool FrontEnd::State::find_head(Connection& c) {
 bool FrontEnd::State::parse_head(Connection& c) {
   Poco::Net::HTTPRequest request;
   try {
-    std::istringstream head(c.in.substr(0, c.head_end));
+    Poco::MemoryInputStream head(c.in.data(), static_cast<std::streamsize>(c.head_end));
     request.read(head);
   } catch (const Poco::Net::MessageException& e) {
     const std::string why = e.message();
@@ -961,6 +979,7 @@ void FrontEnd::State::log_access(const Connection& c, int status) const {
 // ---- workers ------------------------------------------------------------
 
 void FrontEnd::State::work() {
+  ::pthread_setname_np(::pthread_self(), "sb-worker");
   std::unique_lock lock(mutex);
   for (;;) {
     if (queue.empty()) {
@@ -981,7 +1000,7 @@ void FrontEnd::State::work() {
       c.reset();  // closes it
     } else {
       returned.push_back(std::move(c));
-      wake();
+      if (returned.size() == 1) wake();  // the epoll thread takes them all at once
     }
   }
   --workers;
@@ -995,7 +1014,6 @@ void FrontEnd::State::serve(Connection& c) {
   bool keep = false;
   bool answered = false;
   try {
-    c.impl->setBlocking(true);
     Poco::Net::HTTPServerSession session(c.socket, params);
     // The session closes its socket when destroyed; the connection outlives it.
     struct Detach {
@@ -1079,7 +1097,10 @@ void FrontEnd::start() {
   // address space, not resident memory. 1 MiB stacks, as Poco's pool had.
   s.pool = std::make_unique<Poco::ThreadPool>(1, o.max_threads, 60, 1024 * 1024);
   s.started = true;
-  s.reactor = std::thread([&s] { s.reactor_loop(); });
+  s.reactor = std::thread([&s] {
+    ::pthread_setname_np(::pthread_self(), "sb-front-end");  // findable in top -H and /proc
+    s.reactor_loop();
+  });
 }
 
 std::uint16_t FrontEnd::port() const { return state_->port; }

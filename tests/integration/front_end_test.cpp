@@ -251,6 +251,33 @@ TEST_F(OneWorkerOneQueued, BusyWorkersAndAFullQueueAnswer503AndHealthzStillAnswe
   expect_chat_works();
 }
 
+class OneWorkerQuickSendTimeout : public FrontEndTest {
+ protected:
+  void tune(HostOptions& o) const override {
+    o.max_threads = 1;
+    o.send_timeout_ms = 500;
+  }
+};
+
+TEST_F(OneWorkerQuickSendTimeout, AClientThatStopsReadingFreesItsWorkerAfterTheSendTimeout) {
+  const HttpReply cfg = post("/api/configs", R"({"name": "endless", "provider": "mock", "model_name": "mock-tokens",
+                                                 "options": {"tokens": 2000000}})");
+  ASSERT_EQ(cfg.status, 201) << cfg.body;
+  const HttpReply s = post("/api/sessions", Json{{"config_id", Json::parse(cfg.body)["id"]}}.dump());
+  const std::string body =
+      Json{{"session_id", Json::parse(s.body)["id"]}, {"user_message", "go"}, {"max_tokens", 2000000}}.dump();
+  // A stream nobody reads: once the socket buffers fill, the worker's write waits.
+  RawClient reader(host_->port());
+  reader.send("POST /api/chat/stream HTTP/1.1\r\n" + api_fields() + "Content-Type: application/json\r\n" +
+              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  // The only worker is taken by that stream until its write gives up.
+  const auto started = Clock::now();
+  const HttpReply configs = get("/api/configs");
+  EXPECT_EQ(configs.status, 200);
+  EXPECT_LT(Clock::now() - started, 10s);
+  expect_chat_works();
+}
+
 // --- framing -------------------------------------------------------------------
 
 TEST_F(FrontEndTest, AMalformedChunkSizeIs400AndClosesWithoutRunningTheRoute) {
