@@ -28,8 +28,9 @@ struct HostOptions {
   // streams at ~80 MB RSS; an idle thread's stack is reserved, not resident).
   int max_threads = 1024;
   // Whole requests waiting for a worker when all are busy; past this a
-  // request is answered 503 with Retry-After: 1 (and /healthz is answered
-  // without a worker). A second of requests at the rate the host serves.
+  // request is answered 503 with Retry-After: 1 (/healthz is answered without
+  // a worker). As many as there are workers: a burst of twice the capacity
+  // waits; beyond that a quick 503 beats a long wait behind running streams.
   int max_queued = 1024;
   // Open connections, idle or not; past this a new one is answered 503.
   // An idle one costs a descriptor, ~0.5 KB of host memory and the kernel's

@@ -372,7 +372,6 @@ struct FrontEnd::State {
   State(FrontEndOptions o, Poco::Net::HTTPRequestHandlerFactory* f)
       : options(std::move(o)), factory(f), params(new Poco::Net::HTTPServerParams), worker(*this) {
     params->setKeepAlive(true);
-    params->setTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(options.send_timeout_ms) * 1000));
     scratch.resize(kReadChunk);
   }
 
