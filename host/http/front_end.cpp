@@ -34,10 +34,10 @@
 #include <Poco/Timestamp.h>
 
 #include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
@@ -54,6 +54,7 @@
 #include <deque>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <unordered_map>
