@@ -1,10 +1,11 @@
 // File: host/app/host.cpp
 //
-// Wires the host together: manifest → plugin registry, router → Poco
-// HTTPServer on a thread pool sized for concurrent streams.
+// Wires the host together: manifest → plugin registry, router → the HTTP
+// front end (epoll thread for waiting connections, workers for requests).
 #include "host/app/host.h"
 
 #include "host/http/api_routes.h"
+#include "host/http/front_end.h"
 #include "host/http/router.h"
 #include "host/http/web_assets.h"
 #include "host/log.h"
@@ -17,12 +18,6 @@
 #include "host/services/session_service.h"
 #include "host/services/upstream_url.h"
 #include "storage/database.h"
-
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
-#include <Poco/ThreadPool.h>
 
 #include <chrono>
 #include <filesystem>
@@ -45,8 +40,7 @@ struct Host::State {
   std::unique_ptr<CompletionService> completions;
   http::Router router;
   std::unique_ptr<http::ApiContext> api;
-  std::unique_ptr<Poco::ThreadPool> pool;
-  std::unique_ptr<Poco::Net::HTTPServer> server;
+  std::unique_ptr<http::FrontEnd> front_end;
   std::uint16_t port = 0;
 };
 
@@ -86,6 +80,10 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(e.what());
   }
+  if (o.max_connections < 1) throw std::runtime_error("max_connections must be at least 1");
+  if (o.head_timeout_ms < 1 || o.body_timeout_ms < 1 || o.keep_alive_timeout_ms < 1 || o.send_timeout_ms < 1)
+    throw std::runtime_error("timeouts must be at least 1 ms");
+  if (o.max_head_bytes < 256) throw std::runtime_error("max_head_bytes must be at least 256");
 
   const Manifest manifest = Manifest::load(o.manifest_path);
   const auto plugin_dir = resolve_plugin_dir(o, manifest);
@@ -153,24 +151,22 @@ Host::~Host() { stop(); }
 
 void Host::start() {
   const HostOptions& o = state_->options;
-  Poco::Net::ServerSocket socket;
-  socket.bind(Poco::Net::SocketAddress(o.bind, o.port), true);
-  // The backlog holds connections the pool has not picked up yet; beyond
-  // max_queued Poco closes new connections silently, so keep both generous.
-  socket.listen(std::max(64, o.max_queued));
-  state_->port = socket.address().port();
-
-  auto* params = new Poco::Net::HTTPServerParams();
-  params->setMaxThreads(o.max_threads);
-  params->setMaxQueued(o.max_queued);
-  params->setKeepAlive(true);
-  params->setKeepAliveTimeout(Poco::Timespan(o.keep_alive_timeout_s, 0));
-  params->setTimeout(Poco::Timespan(30, 0));
-
-  state_->pool = std::make_unique<Poco::ThreadPool>(2, o.max_threads, 60, 1024 * 1024);
-  state_->server = std::make_unique<Poco::Net::HTTPServer>(state_->router.make_factory(),
-                                                           *state_->pool, socket, params);
-  state_->server->start();
+  http::FrontEndOptions f;
+  f.bind = o.bind;
+  f.port = o.port;
+  f.max_threads = o.max_threads;
+  f.max_queued = o.max_queued;
+  f.max_connections = o.max_connections;
+  f.head_timeout_ms = o.head_timeout_ms;
+  f.body_timeout_ms = o.body_timeout_ms;
+  f.keep_alive_timeout_ms = o.keep_alive_timeout_ms;
+  f.send_timeout_ms = o.send_timeout_ms;
+  f.max_head_bytes = o.max_head_bytes;
+  f.max_body_bytes = o.max_body_bytes;
+  f.max_buffered_bytes = o.max_buffered_bytes;
+  state_->front_end = std::make_unique<http::FrontEnd>(f, state_->router.make_factory());
+  state_->front_end->start();
+  state_->port = state_->front_end->port();
   log::app().information("listening on " + o.bind + ":" + std::to_string(state_->port));
   // How a person gets in. The key rides in the URL's fragment, which a
   // browser never sends to a server, and only on the start that made it.
@@ -187,10 +183,10 @@ void Host::start() {
 }
 
 void Host::stop() {
-  if (!state_ || !state_->server) return;
+  if (!state_ || !state_->front_end) return;
   using namespace std::chrono;
-  // 1. No new connections, no new turns.
-  state_->server->stop();
+  // 1. No new requests (they are answered 503 shutting_down, not reset), no new turns.
+  state_->front_end->refuse_new();
   state_->chat->refuse_new_turns();
   state_->completions->refuse_new();
   // 2. In-flight turns get the grace period to finish on their own.
@@ -206,11 +202,9 @@ void Host::stop() {
     const auto stop_end = steady_clock::now() + seconds(10);
     while (running() > 0 && steady_clock::now() < stop_end) std::this_thread::sleep_for(milliseconds(10));
   }
-  // 4. Close what is left (idle keep-alive connections) and wait for the workers.
-  state_->server->stopAll(true);
-  state_->server.reset();
-  state_->pool->joinAll();
-  state_->pool.reset();
+  // 4. Close what is left and wait for the workers.
+  state_->front_end->stop();
+  state_->front_end.reset();
 }
 
 std::uint16_t Host::port() const { return state_->port; }

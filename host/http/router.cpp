@@ -161,7 +161,10 @@ void Router::dispatch(Poco::Net::HTTPServerRequest& request,
       }
       if (!ok) continue;
       path_known = true;
-      if (route.method == request.getMethod()) {
+      // HEAD is GET without the body (RFC 9110 9.3.2): Poco's response sends
+      // only the head, with the Content-Length the GET would have had.
+      const bool head_of_get = request.getMethod() == "HEAD" && route.method == "GET";
+      if (route.method == request.getMethod() || head_of_get) {
         match = &route;
         ex.params = std::move(params);
         break;
@@ -214,7 +217,8 @@ void Router::dispatch(Poco::Net::HTTPServerRequest& request,
 
 void send_json(Exchange& ex, int status, std::string_view body) {
   auto& response = ex.response;
-  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  // setStatus alone leaves the reason at "OK" ("404 OK"); this sets both.
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   response.setContentType("application/json");
   response.setContentLength(static_cast<std::streamsize>(body.size()));
   response.set("Cache-Control", "no-store");
