@@ -764,8 +764,12 @@ function wireUsers() {
     dialog.showModal();
     try { await refreshPanel(); } catch (e) { panelError(e); }
   });
-  $('users-close').addEventListener('click', () => dialog.close());
-  // The new key never outlives the panel it was shown in.
+  // The new key never outlives the panel it was shown in: cleared before the
+  // panel closes (the close event comes a task later), and on Escape too.
+  $('users-close').addEventListener('click', () => {
+    hideNewKey();
+    dialog.close();
+  });
   dialog.addEventListener('close', hideNewKey);
 
   $('user-form').addEventListener('submit', async (e) => {
