@@ -25,6 +25,13 @@ Json provider_report_json(const PluginReport& r) {
     j["abi"] = std::to_string(r.provider->abi_major()) + "." + std::to_string(r.provider->abi_minor());
     j["default_config"] = Json::parse(d.default_config_json);
     j["config_schema"] = Json::parse(d.config_schema_json);
+    Json caps = Json::array();
+    for (const auto& [on, name] : {std::pair{d.capabilities.tools, "tools"}, std::pair{d.capabilities.vision, "vision"},
+                                   std::pair{d.capabilities.json_output, "json_output"},
+                                   std::pair{d.capabilities.embeddings, "embeddings"},
+                                   std::pair{d.capabilities.passthrough, "passthrough"}})
+      if (on) caps.push_back(name);
+    j["capabilities"] = std::move(caps);
   } else {
     j["error"] = r.error;
   }

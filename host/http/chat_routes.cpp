@@ -56,9 +56,12 @@ class SseObserver final : public TurnObserver {
                     {"provider", start.provider},
                     {"model", start.model}});
   }
-  bool on_delta(std::string_view text) override {
+  bool on_event(const ProviderEvent& e) override {
     metrics::global().streamed_tokens.add();
-    return event("delta", {{"type", "delta"}, {"content", text}});
+    if (e.kind == ProviderEvent::Kind::Text) return event("delta", {{"type", "delta"}, {"content", e.text}});
+    const ToolCallDelta& d = e.tool_call;
+    return event("tool_call", {{"type", "tool_call"}, {"index", d.index}, {"id", d.id}, {"name", d.name},
+                               {"arguments", d.arguments}});
   }
   bool alive() override { return sse_.alive(); }
 
@@ -74,7 +77,7 @@ class SseObserver final : public TurnObserver {
 class WatchedTurn final : public TurnObserver {
  public:
   explicit WatchedTurn(Exchange& ex) : watch_(ex) {}
-  bool on_delta(std::string_view) override { return watch_.alive(); }
+  bool on_event(const ProviderEvent&) override { return watch_.alive(); }
   bool alive() override { return watch_.alive(); }
 
  private:

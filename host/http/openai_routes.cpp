@@ -17,8 +17,10 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <random>
 
 namespace switchboard::http {
@@ -85,8 +87,92 @@ struct ParsedRequest {
   bool include_usage = false;
 };
 
-// Parses the body leniently about fields we do not use (SDKs send many),
-// strictly about the types of those we do.
+// Fields of a chat request the door reads itself; every other field goes to
+// the provider as "extra" (passed through, or refused when it cannot be).
+bool interpreted(const std::string& key) {
+  static const char* const kKeys[] = {"model", "messages", "stream", "stream_options", "temperature", "max_tokens",
+                                      "max_completion_tokens", "n", "top_p", "stop", "tools", "tool_choice",
+                                      "parallel_tool_calls", "response_format"};
+  for (const char* k : kKeys)
+    if (key == k) return true;
+  return false;
+}
+
+std::optional<OpenAiError> parse_content(const Json& c, ChatMessage& out) {
+  if (c.is_string()) {
+    out.content = c.get<std::string>();
+    return std::nullopt;
+  }
+  if (c.is_null()) {
+    out.content_null = true;
+    return std::nullopt;
+  }
+  if (!c.is_array()) return bad_request("messages", "message content must be a string, null or an array of parts");
+  for (const auto& part : c) {
+    if (!part.is_object() || !part.contains("type") || !part["type"].is_string())
+      return bad_request("messages", "each content part needs a string type");
+    const std::string& type = part["type"].get_ref<const std::string&>();
+    ContentPart p;
+    if (type == "text") {
+      if (!part.contains("text") || !part["text"].is_string()) return bad_request("messages", "a text part needs a string text");
+      p.text = part["text"].get<std::string>();
+      out.content += p.text;
+    } else if (type == "image_url") {
+      const Json image = part.contains("image_url") ? part["image_url"] : Json(nullptr);
+      if (!image.is_object() || !image.contains("url") || !image["url"].is_string())
+        return bad_request("messages", "an image_url part needs image_url.url");
+      p.type = ContentPart::Type::ImageUrl;
+      p.url = image["url"].get<std::string>();
+      if (p.url.rfind("data:", 0) != 0 && p.url.rfind("https://", 0) != 0 && p.url.rfind("http://", 0) != 0)
+        return bad_request("messages", "an image_url must be a data: or an https: URL");
+      if (image.contains("detail")) {
+        if (!image["detail"].is_string()) return bad_request("messages", "image_url.detail must be a string");
+        p.detail = image["detail"].get<std::string>();
+      }
+    } else {
+      // Refused, not dropped: audio and file parts have no provider mapping yet.
+      return bad_request("messages", "content parts of type \"" + type + "\" are not supported (text and image_url are)");
+    }
+    out.parts.push_back(std::move(p));
+  }
+  return std::nullopt;
+}
+
+std::optional<OpenAiError> parse_message(const Json& m, ChatMessage& out) {
+  if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+    return bad_request("messages", "each message needs a string role");
+  out.role = m["role"].get<std::string>();
+  if (out.role == "developer") out.role = "system";  // OpenAI's newer name for system
+  if (auto e = parse_content(m.contains("content") ? m["content"] : Json(nullptr), out)) return e;
+  if (m.contains("name") && !m["name"].is_null()) {
+    if (!m["name"].is_string()) return bad_request("messages", "message name must be a string");
+    out.name = m["name"].get<std::string>();
+  }
+  if (m.contains("tool_call_id") && !m["tool_call_id"].is_null()) {
+    if (!m["tool_call_id"].is_string()) return bad_request("messages", "tool_call_id must be a string");
+    out.tool_call_id = m["tool_call_id"].get<std::string>();
+  }
+  if (m.contains("tool_calls") && !m["tool_calls"].is_null()) {
+    const Json& calls = m["tool_calls"];
+    if (!calls.is_array()) return bad_request("messages", "tool_calls must be an array");
+    for (const auto& c : calls) {
+      if (!c.is_object() || !c.contains("id") || !c["id"].is_string() || !c.contains("function") ||
+          !c["function"].is_object() || !c["function"].contains("name") || !c["function"]["name"].is_string())
+        return bad_request("messages", "each tool call needs a string id and function.name");
+      const Json& f = c["function"];
+      if (f.contains("arguments") && !f["arguments"].is_string())
+        return bad_request("messages", "function.arguments must be a string (JSON text)");
+      out.tool_calls.push_back({c["id"].get<std::string>(), f["name"].get<std::string>(),
+                                f.value("arguments", std::string())});
+    }
+  }
+  if (out.content_null && out.tool_calls.empty() && out.role != "assistant")
+    return bad_request("messages", "message content must not be null");
+  return std::nullopt;
+}
+
+// Parses the body strictly about the types of what the door reads; every
+// other field is kept, as it came, for the provider.
 std::optional<OpenAiError> parse(const std::string& body, ParsedRequest& out) {
   Json j;
   try {
@@ -99,57 +185,74 @@ std::optional<OpenAiError> parse(const std::string& body, ParsedRequest& out) {
   out.request.model = j["model"].get<std::string>();
   if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
     return bad_request("messages", "messages must be a non-empty array");
+  ProviderRequest& call = out.request.call;
   for (const auto& m : j["messages"]) {
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-      return bad_request("messages", "each message needs a string role");
-    std::string role = m["role"].get<std::string>();
-    if (role == "developer") role = "system";  // OpenAI's newer name for system
-    std::string content;
-    const Json& c = m.contains("content") ? m["content"] : Json(nullptr);
-    if (c.is_string()) {
-      content = c.get<std::string>();
-    } else if (c.is_array()) {
-      for (const auto& part : c) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
-          return bad_request("messages", "only text content parts are supported");
-        content += part["text"].get<std::string>();
-      }
-    } else if (!c.is_null()) {
-      return bad_request("messages", "message content must be a string or an array of text parts");
-    }
-    out.request.messages.push_back({role, content});
+    ChatMessage message;
+    if (auto e = parse_message(m, message)) return e;
+    call.messages.push_back(std::move(message));
   }
+  auto present = [&](const char* key) { return j.contains(key) && !j[key].is_null(); };
   try {
-    if (j.contains("temperature") && !j["temperature"].is_null()) {
+    if (present("temperature")) {
       if (!j["temperature"].is_number()) return bad_request("temperature", "temperature must be a number");
-      out.request.temperature = j["temperature"].get<double>();
-    } else {
-      out.request.temperature = 1.0;  // OpenAI's default
+      call.temperature = j["temperature"].get<double>();
     }
     for (const char* key : {"max_completion_tokens", "max_tokens"}) {
-      if (j.contains(key) && !j[key].is_null()) {
+      if (present(key)) {
         if (!j[key].is_number_integer()) return bad_request(key, std::string(key) + " must be an integer");
-        out.request.max_tokens = j[key].get<std::int64_t>();
+        call.max_tokens = j[key].get<std::int64_t>();
+        call.max_tokens_is_completion = std::string_view(key) == "max_completion_tokens";
         break;
       }
     }
-    if (j.contains("n") && !j["n"].is_null() && j["n"] != 1) return bad_request("n", "only n = 1 is supported");
-    if (j.contains("stream") && !j["stream"].is_null()) {
+    if (present("n") && j["n"] != 1) return bad_request("n", "only n = 1 is supported");
+    if (present("stream")) {
       if (!j["stream"].is_boolean()) return bad_request("stream", "stream must be a boolean");
       out.stream = j["stream"].get<bool>();
     }
+    call.stream = out.stream;
     if (j.contains("stream_options") && j["stream_options"].is_object())
       out.include_usage = j["stream_options"].value("include_usage", false);
     Json options = Json::object();
-    if (j.contains("top_p") && !j["top_p"].is_null()) {
+    if (present("top_p")) {
       if (!j["top_p"].is_number()) return bad_request("top_p", "top_p must be a number");
       options["top_p"] = j["top_p"];
     }
-    if (j.contains("stop") && !j["stop"].is_null()) {
+    if (present("stop")) {
       if (!j["stop"].is_string() && !j["stop"].is_array()) return bad_request("stop", "stop must be a string or an array");
-      options["stop"] = j["stop"].is_string() ? Json::array({j["stop"]}) : j["stop"];
+      options["stop"] = j["stop"];
     }
-    out.request.options_json = options.dump();
+    call.options_json = options.dump();
+    if (present("tools")) {
+      if (!j["tools"].is_array()) return bad_request("tools", "tools must be an array");
+      for (const auto& t : j["tools"])
+        if (!t.is_object() || !t.contains("function") || !t["function"].is_object() || !t["function"].contains("name") ||
+            !t["function"]["name"].is_string())
+          return bad_request("tools", "each tool needs function.name");
+      call.tools_json = dump(j["tools"]);
+    }
+    if (present("tool_choice")) {
+      if (!j["tool_choice"].is_string() && !j["tool_choice"].is_object())
+        return bad_request("tool_choice", "tool_choice must be a string or an object");
+      call.tool_choice_json = dump(j["tool_choice"]);
+    }
+    if (present("parallel_tool_calls")) {
+      if (!j["parallel_tool_calls"].is_boolean())
+        return bad_request("parallel_tool_calls", "parallel_tool_calls must be a boolean");
+      call.parallel_tool_calls_json = dump(j["parallel_tool_calls"]);
+    }
+    if (present("response_format")) {
+      const Json& f = j["response_format"];
+      if (!f.is_object() || !f.contains("type") || !f["type"].is_string())
+        return bad_request("response_format", "response_format must be an object with a string type");
+      call.response_format_type = f["type"].get<std::string>();
+      if (call.response_format_type == "json_schema" &&
+          (!f.contains("json_schema") || !f["json_schema"].is_object()))
+        return bad_request("response_format", "response_format json_schema needs a json_schema object");
+      call.response_format_json = dump(f);
+    }
+    for (const auto& [key, value] : j.items())
+      if (!interpreted(key)) call.extra.emplace_back(key, dump(value));
   } catch (const Json::exception& e) {
     return OpenAiError{400, "invalid_request_error", "invalid_request", e.what(), ""};
   }
@@ -157,9 +260,22 @@ std::optional<OpenAiError> parse(const std::string& body, ParsedRequest& out) {
 }
 
 Json usage_json(const ChatOutcome& o) {
-  return {{"prompt_tokens", o.prompt_tokens},
-          {"completion_tokens", o.completion_tokens},
-          {"total_tokens", o.prompt_tokens + o.completion_tokens}};
+  Json usage = {{"prompt_tokens", o.prompt_tokens},
+                {"completion_tokens", o.completion_tokens},
+                {"total_tokens", o.prompt_tokens + o.completion_tokens}};
+  // The upstream's detail (cached, reasoning tokens), as it gave it.
+  if (!o.usage_details_json.empty()) {
+    const Json details = Json::parse(o.usage_details_json);
+    for (const auto& [k, v] : details.items()) usage.emplace(k, v);
+  }
+  return usage;
+}
+
+Json tool_calls_json(const std::vector<ToolCall>& calls) {
+  Json out = Json::array();
+  for (const auto& c : calls)
+    out.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+  return out;
 }
 
 OpenAiError upstream_error(const ChatOutcome& o) {
@@ -168,17 +284,13 @@ OpenAiError upstream_error(const ChatOutcome& o) {
   return {timeout ? 504 : 502, "upstream_error", o.error_code, o.error_message, ""};
 }
 
-// Collects the whole reply for stream: false, and stops the provider once
-// the client has left.
-class CollectSink final : public ChatSink {
+// For stream: false: writes nothing until the end (the service puts the
+// reply together), and stops the provider once the client has left.
+class WatchSink final : public ChatSink {
  public:
-  explicit CollectSink(Exchange& ex) : watch_(ex) {}
-  bool on_delta(std::string_view text) override {
-    reply.append(text);
-    return watch_.alive();
-  }
+  explicit WatchSink(Exchange& ex) : watch_(ex) {}
+  bool on_event(const ProviderEvent&) override { return watch_.alive(); }
   bool alive() override { return watch_.alive(); }
-  std::string reply;
 
  private:
   ClientWatch watch_;
@@ -195,12 +307,28 @@ class ChunkSink final : public ChatSink {
               ",\"system_fingerprint\":null,\"choices\":";
   }
 
-  bool on_delta(std::string_view text) override {
+  bool on_event(const ProviderEvent& event) override {
     const auto started = Clock::now();
     if (!sse_.started()) role_chunk();
     std::string chunk = prefix_;
-    chunk += "[{\"index\":0,\"delta\":{\"content\":";
-    chunk += Json(text).dump(-1, ' ', false, Json::error_handler_t::replace);
+    if (event.kind == ProviderEvent::Kind::Text) {
+      chunk += "[{\"index\":0,\"delta\":{\"content\":";
+      chunk += Json(event.text).dump(-1, ' ', false, Json::error_handler_t::replace);
+    } else {
+      // As OpenAI streams a call: id, type and name with its first piece only.
+      const ToolCallDelta& d = event.tool_call;
+      Json call = {{"index", d.index}};
+      if (!d.id.empty()) {
+        call["id"] = d.id;
+        call["type"] = "function";
+        call["function"] = {{"name", d.name}, {"arguments", d.arguments}};
+      } else {
+        call["function"] = {{"arguments", d.arguments}};
+      }
+      chunk += "[{\"index\":0,\"delta\":{\"tool_calls\":[";
+      chunk += call.dump(-1, ' ', false, Json::error_handler_t::replace);
+      chunk += "]";
+    }
     chunk += "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
     const bool ok = sse_.write(chunk);
     metrics::global().streamed_tokens.add();
@@ -232,6 +360,66 @@ class ChunkSink final : public ChatSink {
   std::string prefix_;
 };
 
+// OpenAI's base64 embedding: the float32 values, little-endian, in base64.
+std::string base64_floats(const std::vector<double>& values) {
+  std::string bytes;
+  bytes.reserve(values.size() * 4);
+  for (double v : values) {
+    const float f = static_cast<float>(v);
+    std::uint32_t bits = 0;
+    std::memcpy(&bits, &f, sizeof bits);
+    for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  }
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, bytes.size() - i);
+    std::uint32_t chunk = 0;
+    for (std::size_t k = 0; k < 3; ++k)
+      chunk = (chunk << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k) out.push_back(k <= n ? kAlphabet[(chunk >> (18 - 6 * k)) & 0x3f] : '=');
+  }
+  return out;
+}
+
+struct ParsedEmbedding {
+  EmbeddingRequest request;
+  bool base64 = false;
+};
+
+std::optional<OpenAiError> parse_embedding(const std::string& body, ParsedEmbedding& out) {
+  Json j;
+  try {
+    j = Json::parse(body);
+  } catch (const Json::parse_error& e) {
+    return OpenAiError{400, "invalid_request_error", "invalid_json", std::string("body is not valid JSON: ") + e.what(), ""};
+  }
+  if (!j.is_object()) return OpenAiError{400, "invalid_request_error", "invalid_json", "body must be a JSON object", ""};
+  if (!j.contains("model") || !j["model"].is_string()) return bad_request("model", "model must be a string naming an LLM config");
+  out.request.model = j["model"].get<std::string>();
+  const Json input = j.contains("input") ? j["input"] : Json(nullptr);
+  if (input.is_string()) {
+    out.request.call.input.push_back(input.get<std::string>());
+  } else if (input.is_array() && !input.empty()) {
+    for (const auto& t : input) {
+      if (!t.is_string()) return bad_request("input", "input must be a string or an array of strings (token arrays are not supported)");
+      out.request.call.input.push_back(t.get<std::string>());
+    }
+  } else {
+    return bad_request("input", "input must be a string or a non-empty array of strings");
+  }
+  if (out.request.call.input.size() > 2048) return bad_request("input", "input may hold at most 2048 texts");
+  if (j.contains("encoding_format") && !j["encoding_format"].is_null()) {
+    const Json& f = j["encoding_format"];
+    if (f != "float" && f != "base64") return bad_request("encoding_format", "encoding_format must be float or base64");
+    out.base64 = f == "base64";
+  }
+  for (const auto& [key, value] : j.items())
+    if (key != "model" && key != "input" && key != "encoding_format") out.request.call.extra.emplace_back(key, dump(value));
+  return std::nullopt;
+}
+
 void set_overhead(Exchange& ex, Clock::duration overhead) {
   const auto us = std::chrono::duration_cast<std::chrono::microseconds>(overhead).count();
   ex.response.set("X-Switchboard-Overhead-Us", std::to_string(us));
@@ -259,6 +447,29 @@ void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& 
     send_json(ex, 200, dump({{"id", c.name}, {"object", "model"}, {"created", c.created_at_ms / 1000}, {"owned_by", c.provider}}));
   });
 
+  router.add("POST", "/v1/embeddings", Access::User, [&completions, limit](Exchange& ex) {
+    std::string body;
+    try {
+      body = read_body(ex, limit, true);
+    } catch (const HttpError& e) {
+      return send_openai_error(ex, {e.status, "invalid_request_error", e.code, e.message, ""});
+    }
+    ParsedEmbedding parsed;
+    if (auto error = parse_embedding(body, parsed)) return send_openai_error(ex, *error);
+    parsed.request.caller = caller_of(ex);
+    const auto result = completions.embed(parsed.request);
+    if (!result) return send_openai_error(ex, from_service(result.error()));
+    Json data = Json::array();
+    for (std::size_t i = 0; i < result->vectors.size(); ++i)
+      data.push_back({{"object", "embedding"},
+                      {"index", i},
+                      {"embedding", parsed.base64 ? Json(base64_floats(result->vectors[i])) : Json(result->vectors[i])}});
+    send_json(ex, 200, dump({{"object", "list"},
+                             {"data", std::move(data)},
+                             {"model", parsed.request.model},
+                             {"usage", {{"prompt_tokens", result->prompt_tokens}, {"total_tokens", result->prompt_tokens}}}}));
+  });
+
   router.add("POST", "/v1/chat/completions", Access::User, [&ctx, &completions, limit](Exchange& ex) {
     const auto started = Clock::now();
     std::string body;
@@ -275,7 +486,7 @@ void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& 
     const std::int64_t created = unix_seconds();
 
     if (!parsed.stream) {
-      CollectSink sink(ex);
+      WatchSink sink(ex);
       const auto result = completions.complete(parsed.request, sink);
       if (!result) return send_openai_error(ex, from_service(result.error()));
       const ChatOutcome& o = result->outcome;
@@ -288,13 +499,18 @@ void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& 
         ex.response.setKeepAlive(false);  // the client left: no one to answer
         return;
       }
+      const ReplyText& text = result->reply;
+      Json message = {{"role", "assistant"},
+                      {"content", text.text.empty() && !text.tool_calls.empty() ? Json(nullptr) : Json(text.text)},
+                      {"refusal", nullptr}};
+      if (!text.tool_calls.empty()) message["tool_calls"] = tool_calls_json(text.tool_calls);
       const Json reply = {{"id", id},
                           {"object", "chat.completion"},
                           {"created", created},
                           {"model", parsed.request.model},
                           {"system_fingerprint", nullptr},
                           {"choices", Json::array({{{"index", 0},
-                                                    {"message", {{"role", "assistant"}, {"content", sink.reply}, {"refusal", nullptr}}},
+                                                    {"message", std::move(message)},
                                                     {"logprobs", nullptr},
                                                     {"finish_reason", o.finish_reason.empty() ? "stop" : o.finish_reason}}})},
                           {"usage", usage_json(o)}};

@@ -96,16 +96,27 @@ std::string bearer_of(const Poco::Net::HTTPServerRequest& request) {
 
 // /v1 speaks OpenAI's error shape, so OpenAI clients raise their own
 // AuthenticationError / PermissionDeniedError.
-void send_denied(Exchange& ex, int status, const std::string& message) {
-  const bool openai = ex.path.rfind("/v1/", 0) == 0 || ex.path == "/v1";
-  if (status == 401) ex.response.set("WWW-Authenticate", "Bearer");
-  if (!openai) return send_error(ex, status, status == 401 ? "unauthenticated" : "permission_denied", message);
-  const nlohmann::json body = {{"error",
-                                {{"message", message},
-                                 {"type", status == 401 ? "invalid_request_error" : "permission_denied"},
-                                 {"param", nullptr},
-                                 {"code", status == 401 ? "invalid_api_key" : "permission_denied"}}}};
+bool is_openai_path(const std::string& path) { return path.rfind("/v1/", 0) == 0 || path == "/v1"; }
+
+// {"error": {"message", "type", "param": null, "code"}}
+void send_openai_shaped(Exchange& ex, int status, const std::string& type, const std::string& code,
+                        const std::string& message) {
+  const nlohmann::json body = {{"error", {{"message", message}, {"type", type}, {"param", nullptr}, {"code", code}}}};
   send_json(ex, status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+void send_denied(Exchange& ex, int status, const std::string& message) {
+  if (status == 401) ex.response.set("WWW-Authenticate", "Bearer");
+  if (!is_openai_path(ex.path))
+    return send_error(ex, status, status == 401 ? "unauthenticated" : "permission_denied", message);
+  send_openai_shaped(ex, status, status == 401 ? "invalid_request_error" : "permission_denied",
+                     status == 401 ? "invalid_api_key" : "permission_denied", message);
+}
+
+// An unknown route: 404 (405 for a known path), in OpenAI's shape under /v1.
+void send_no_route(Exchange& ex, int status, const std::string& code, const std::string& message) {
+  if (!is_openai_path(ex.path)) return send_error(ex, status, code, message);
+  send_openai_shaped(ex, status, "invalid_request_error", code, message);
 }
 
 }  // namespace
@@ -182,10 +193,9 @@ void Router::dispatch(Poco::Net::HTTPServerRequest& request,
     if (match != nullptr) {
       if (authorize(ex, *match)) match->handler(ex);
     } else if (path_known) {
-      send_error(ex, 405, "method_not_allowed",
-                 request.getMethod() + " is not allowed on " + ex.path);
+      send_no_route(ex, 405, "method_not_allowed", request.getMethod() + " is not allowed on " + ex.path);
     } else {
-      send_error(ex, 404, "not_found", "no route for " + ex.path);
+      send_no_route(ex, 404, "not_found", "no route for " + ex.path);
     }
   } catch (const HttpError& e) {
     if (!response.sent()) send_error(ex, e.status, e.code, e.message);

@@ -60,12 +60,26 @@ int on_emit(void* ctx, uint32_t kind, const char* json, size_t size) {
     switch (kind) {
       case SB_EVENT_DELTA: {
         const auto& content = payload.at("content").get_ref<const std::string&>();
-        return state->sink->on_delta(content) ? 1 : 0;
+        return state->sink->on_event(ProviderEvent::of_text(content)) ? 1 : 0;
       }
-      case SB_EVENT_USAGE:
+      case SB_EVENT_TOOL_CALL: {
+        ProviderEvent e;
+        e.kind = ProviderEvent::Kind::ToolCall;
+        e.tool_call.index = payload.value("index", 0);
+        e.tool_call.id = payload.value("id", std::string());
+        e.tool_call.name = payload.value("name", std::string());
+        e.tool_call.arguments = payload.value("arguments", std::string());
+        return state->sink->on_event(e) ? 1 : 0;
+      }
+      case SB_EVENT_USAGE: {
         out.prompt_tokens = payload.value("prompt_tokens", std::int64_t{0});
         out.completion_tokens = payload.value("completion_tokens", std::int64_t{0});
+        // Whatever else the upstream counted (cached, reasoning tokens) is kept as given.
+        Json details = payload;
+        for (const char* counted : {"prompt_tokens", "completion_tokens", "total_tokens"}) details.erase(counted);
+        out.usage_details_json = details.empty() ? std::string() : details.dump();
         return 1;
+      }
       case SB_EVENT_DONE:
         out.status = ChatStatus::Complete;
         out.finish_reason = payload.value("finish_reason", std::string("stop"));
@@ -222,6 +236,18 @@ std::shared_ptr<LoadedProvider> LoadedProvider::load(const std::filesystem::path
     desc.default_config_json = d.value("default_config", Json::object()).dump();
     if (d.contains("max_tokens_limit") && d["max_tokens_limit"].is_number_integer())
       desc.max_tokens_limit = std::max<std::int64_t>(0, d["max_tokens_limit"].get<std::int64_t>());
+    if (d.contains("capabilities") && d["capabilities"].is_array()) {
+      for (const auto& c : d["capabilities"]) {
+        if (!c.is_string()) continue;  // unknown names, from a later minor, are ignored
+        const std::string& name = c.get_ref<const std::string&>();
+        Capabilities& caps = desc.capabilities;
+        if (name == SB_CAP_TOOLS) caps.tools = true;
+        if (name == SB_CAP_VISION) caps.vision = true;
+        if (name == SB_CAP_JSON_OUTPUT) caps.json_output = true;
+        if (name == SB_CAP_EMBEDDINGS) caps.embeddings = sb_has_member(api, embed);
+        if (name == SB_CAP_PASSTHROUGH) caps.passthrough = true;
+      }
+    }
   } catch (const std::exception& e) {
     error = "plugin " + name + " described itself with malformed JSON: " + e.what();
     return nullptr;
@@ -237,15 +263,74 @@ LoadedProvider::~LoadedProvider() {
   library_.reset();
 }
 
+namespace {
+
+// A message in OpenAI's model (SDK 1.1).
+Json message_json(const ChatMessage& m) {
+  Json j = {{"role", m.role}};
+  if (!m.parts.empty()) {
+    Json parts = Json::array();
+    for (const auto& p : m.parts) {
+      if (p.type == ContentPart::Type::Text) {
+        parts.push_back({{"type", "text"}, {"text", p.text}});
+      } else {
+        Json image = {{"url", p.url}};
+        if (!p.detail.empty()) image["detail"] = p.detail;
+        parts.push_back({{"type", "image_url"}, {"image_url", std::move(image)}});
+      }
+    }
+    j["content"] = std::move(parts);
+  } else {
+    j["content"] = m.content_null ? Json(nullptr) : Json(m.content);
+  }
+  if (!m.name.empty()) j["name"] = m.name;
+  if (!m.tool_call_id.empty()) j["tool_call_id"] = m.tool_call_id;
+  if (!m.tool_calls.empty()) {
+    Json calls = Json::array();
+    for (const auto& c : m.tool_calls)
+      calls.push_back({{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+    j["tool_calls"] = std::move(calls);
+  }
+  return j;
+}
+
+Json extra_json(const std::vector<std::pair<std::string, std::string>>& extra) {
+  Json j = Json::object();
+  for (const auto& [name, value] : extra) j[name] = Json::parse(value);
+  return j;
+}
+
+// The chat request as a plugin of ABI minor `minor` reads it: a 1.0 plugin
+// gets text messages and the sampling values it always got.
+Json request_json(const ProviderRequest& request, std::uint32_t minor) {
+  Json body = {{"model", request.model}};
+  Json messages = Json::array();
+  if (minor >= 1) {
+    for (const auto& m : request.messages) messages.push_back(message_json(m));
+  } else {
+    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+  }
+  body["messages"] = std::move(messages);
+  if (request.temperature) body["temperature"] = *request.temperature;
+  if (request.max_tokens) body["max_tokens"] = *request.max_tokens;
+  if (minor < 1) return body;
+  if (request.max_tokens && request.max_tokens_is_completion) body["max_completion_tokens"] = *request.max_tokens;
+  for (const auto& [key, text] : {std::pair{"tools", &request.tools_json}, std::pair{"tool_choice", &request.tool_choice_json},
+                                  std::pair{"parallel_tool_calls", &request.parallel_tool_calls_json},
+                                  std::pair{"response_format", &request.response_format_json}})
+    if (!text->empty()) body[key] = Json::parse(*text);
+  body["stream"] = request.stream;
+  body["extra"] = extra_json(request.extra);
+  return body;
+}
+
+}  // namespace
+
 ChatOutcome LoadedProvider::chat(const ProviderRequest& request, ChatSink& sink) const {
   ChatOutcome outcome;
-  Json messages = Json::array();
-  for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
-  Json body = {{"model", request.model},
-               {"messages", std::move(messages)},
-               {"temperature", request.temperature},
-               {"max_tokens", request.max_tokens}};
+  Json body;
   try {
+    body = request_json(request, abi_minor_);
     body["config"] = with_host_settings(request.config_json, host_settings_json_);
     body["options"] = Json::parse(request.options_json.empty() ? "{}" : request.options_json);
   } catch (const std::exception& e) {
@@ -273,6 +358,41 @@ ChatOutcome LoadedProvider::chat(const ProviderRequest& request, ChatSink& sink)
     outcome.finish_reason = "stop";
   }
   return outcome;
+}
+
+bool LoadedProvider::embed(const EmbedRequest& request, EmbedResult& result, ProviderError& error) const {
+  const auto* api = static_cast<const sb_provider_api*>(api_);
+  if (!sb_has_member(api, embed)) {
+    error = {"unsupported", "provider " + description_.name + " does not compute embeddings"};
+    return false;
+  }
+  std::string json;
+  try {
+    Json body = {{"model", request.model}, {"input", request.input}, {"extra", extra_json(request.extra)}};
+    body["config"] = with_host_settings(request.config_json, host_settings_json_);
+    json = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  } catch (const std::exception& e) {
+    error = {"invalid_config", std::string("config is not valid JSON: ") + e.what()};
+    return false;
+  }
+  CallState state;
+  sb_host_callbacks cb = callbacks_for(state);
+  if (api->embed(static_cast<sb_instance*>(instance_), json.data(), json.size(), &cb) != SB_STATUS_OK) {
+    error = parse_error(state.error_json, "provider_error");
+    return false;
+  }
+  try {
+    const Json j = Json::parse(state.result);
+    result.vectors = j.at("data").get<std::vector<std::vector<double>>>();
+    if (j.contains("usage") && j["usage"].is_object()) result.prompt_tokens = j["usage"].value("prompt_tokens", std::int64_t{0});
+    if (result.vectors.size() != request.input.size())
+      throw std::runtime_error(std::to_string(result.vectors.size()) + " vectors for " +
+                               std::to_string(request.input.size()) + " inputs");
+    return true;
+  } catch (const std::exception& e) {
+    error = {"provider_protocol", std::string("malformed embeddings: ") + e.what()};
+    return false;
+  }
 }
 
 bool LoadedProvider::list_models(const std::string& config_json, std::vector<std::string>& models,

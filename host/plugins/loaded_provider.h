@@ -6,40 +6,73 @@
 // the instance lives (the instance is destroyed first, then the library).
 #pragma once
 
+#include "host/plugins/provider_event.h"
+
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace switchboard {
 
+// One part of a message's content (OpenAI's model).
+struct ContentPart {
+  enum class Type { Text, ImageUrl };
+  Type type = Type::Text;
+  std::string text;       // Text
+  std::string url;        // ImageUrl: data: or https: URL
+  std::string detail;     // ImageUrl: "", "auto", "low", "high"
+};
+
+// A message of OpenAI's model: content as text or parts, an assistant's tool
+// calls, a tool result's call id, a participant's name.
 struct ChatMessage {
-  std::string role;
-  std::string content;
+  std::string role;     // system, user, assistant, tool
+  std::string content;  // the text (with parts: the text parts joined)
+  std::vector<ContentPart> parts;      // non-empty when the content came as parts
+  std::vector<ToolCall> tool_calls;    // assistant
+  std::string tool_call_id;            // tool
+  std::string name;
+  bool content_null = false;           // null content (an assistant that only called tools)
+
+  ChatMessage() = default;
+  ChatMessage(std::string r, std::string c) : role(std::move(r)), content(std::move(c)) {}
+};
+
+// What a provider says it handles (SDK 1.1 "capabilities"; a 1.0 plugin: none).
+struct Capabilities {
+  bool tools = false;
+  bool vision = false;
+  bool json_output = false;
+  bool embeddings = false;
+  bool passthrough = false;
 };
 
 // What the host asks a provider for. config_json is the effective config
 // (plugin defaults merged with the stored config), options_json per request.
+// The OpenAI fields the host does not interpret travel as the client's JSON
+// text ("" when absent); the host only checks they are allowed.
 struct ProviderRequest {
   std::string model;
   std::vector<ChatMessage> messages;
-  double temperature = 0.7;
-  std::int64_t max_tokens = 2048;
+  std::optional<double> temperature;       // absent: the upstream's default
+  std::optional<std::int64_t> max_tokens;  // absent: the upstream's default
+  bool max_tokens_is_completion = false;   // the client named it max_completion_tokens
   std::string config_json = "{}";
   std::string options_json = "{}";
-};
-
-// Receives a reply as it streams. Both calls happen on the calling thread.
-class ChatSink {
- public:
-  virtual ~ChatSink() = default;
-  // A piece of the reply; return false to stop the stream.
-  virtual bool on_delta(std::string_view text) = 0;
-  // Polled while the provider waits; return false to stop the stream.
-  virtual bool alive() { return true; }
+  std::string tools_json;
+  std::string tool_choice_json;
+  std::string parallel_tool_calls_json;
+  std::string response_format_json;
+  std::string response_format_type;        // "text", "json_object", "json_schema", or ""
+  bool stream = true;                      // false: the client wants the reply whole
+  // Every other field of the client's request: name → JSON text, in order.
+  std::vector<std::pair<std::string, std::string>> extra;
 };
 
 enum class ChatStatus { Complete, Error, Cancelled };
@@ -49,8 +82,21 @@ struct ChatOutcome {
   std::string finish_reason;          // on Complete
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
+  std::string usage_details_json;     // other usage fields the upstream gave, as a JSON object; "" if none
   std::string error_code;             // on Error
   std::string error_message;          // on Error
+};
+
+// embed(): texts in, one vector each out.
+struct EmbedRequest {
+  std::string model;
+  std::vector<std::string> input;
+  std::string config_json = "{}";
+  std::vector<std::pair<std::string, std::string>> extra;  // name → JSON text
+};
+struct EmbedResult {
+  std::vector<std::vector<double>> vectors;
+  std::int64_t prompt_tokens = 0;
 };
 
 // Result of a describe() call.
@@ -61,6 +107,7 @@ struct ProviderDescription {
   std::string config_schema_json = "{}";
   std::string default_config_json = "{}";
   std::int64_t max_tokens_limit = 0;  // 0: the provider declares none
+  Capabilities capabilities;
 };
 
 // A call that failed as data: {code, message}.
@@ -92,6 +139,10 @@ class LoadedProvider {
   // Safe from many threads at once. Never throws for provider failures: they
   // come back in the outcome.
   ChatOutcome chat(const ProviderRequest& request, ChatSink& sink) const;
+
+  // Fills `result` or `error`; returns true on success. A provider without
+  // embed() (a 1.0 plugin, or NULL) gives error code "unsupported".
+  bool embed(const EmbedRequest& request, EmbedResult& result, ProviderError& error) const;
 
   // Fills `models` or `error`; returns true on success.
   bool list_models(const std::string& config_json, std::vector<std::string>& models,

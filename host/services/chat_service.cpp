@@ -37,25 +37,6 @@ ErrorKind kind_of_upstream(const std::string& code) {
   return ErrorKind::Upstream;
 }
 
-// Forwards the provider's reply to the observer and keeps a copy to save.
-class TurnSink final : public ChatSink {
- public:
-  TurnSink(TurnObserver& observer, const std::atomic<bool>& stopping)
-      : observer_(observer), stopping_(stopping) {}
-  bool on_delta(std::string_view text) override {
-    reply.append(text);
-    if (stopping_.load()) return false;
-    return observer_.on_delta(text);
-  }
-  bool alive() override { return !stopping_.load() && observer_.alive(); }
-
-  std::string reply;
-
- private:
-  TurnObserver& observer_;
-  const std::atomic<bool>& stopping_;
-};
-
 class InFlight {
  public:
   explicit InFlight(std::atomic<int>& n) : n_(n) { ++n_; }
@@ -218,6 +199,7 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   const auto resolved = configs_.resolve(config);
   ProviderRequest call;
   call.model = resolved->model;
+  // The native API documents its defaults (0.7, 2048): they are the client's values.
   call.temperature = request.temperature;
   call.max_tokens = request.max_tokens;
   call.config_json = resolved->effective_json;
@@ -263,13 +245,12 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
 
   observer.on_start({request.session_id, result.user.id, result.assistant.id, config.provider, call.model});
 
-  TurnSink sink(observer, stopping_);
-  ReplyBudget budget(sink, limits_.max_reply_bytes);
-  ChatOutcome outcome = provider->chat(call, budget);
-  budget.settle(outcome);
+  ReplySink sink(observer, limits_.max_reply_bytes, stopping_);
+  ChatOutcome outcome = provider->chat(call, sink);
+  sink.settle(outcome);
 
   storage::Message& reply = result.assistant;
-  reply.content = std::move(sink.reply);
+  reply.content = std::move(sink.reply.text);
   reply.prompt_tokens = outcome.prompt_tokens;
   reply.completion_tokens = outcome.completion_tokens;
   switch (outcome.status) {

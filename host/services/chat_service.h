@@ -7,6 +7,7 @@
 // with snapshot, usage and status, and move the session's update time.
 #pragma once
 
+#include "host/plugins/provider_event.h"
 #include "host/services/caller.h"
 #include "host/services/request_limits.h"
 #include "host/services/result.h"
@@ -51,16 +52,14 @@ struct TurnStart {
   std::string model;
 };
 
-// Sees a turn as it happens; every call is on the turn's thread.
-class TurnObserver {
+// Sees a turn as it happens; every call is on the turn's thread. The reply's
+// events come as the provider's (ChatSink): on_event returning false stops
+// the stream (the reply is saved "cancelled"), and so does alive().
+class TurnObserver : public ChatSink {
  public:
-  virtual ~TurnObserver() = default;
   // The user message is saved and the provider is about to be called.
   virtual void on_start(const TurnStart&) {}
-  // A piece of the reply; false stops the stream (the reply is saved "cancelled").
-  virtual bool on_delta(std::string_view) { return true; }
-  // Polled while the provider is silent; false stops the stream.
-  virtual bool alive() { return true; }
+  bool on_event(const ProviderEvent&) override { return true; }
 };
 
 struct TurnResult {

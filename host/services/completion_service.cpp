@@ -11,22 +11,6 @@
 
 namespace switchboard {
 
-namespace {
-
-// Passes a reply through, and stops it once the host is shutting down.
-class StoppableSink final : public ChatSink {
- public:
-  StoppableSink(ChatSink& inner, const std::atomic<bool>& stopping) : inner_(inner), stopping_(stopping) {}
-  bool on_delta(std::string_view text) override { return !stopping_.load() && inner_.on_delta(text); }
-  bool alive() override { return !stopping_.load() && inner_.alive(); }
-
- private:
-  ChatSink& inner_;
-  const std::atomic<bool>& stopping_;
-};
-
-}  // namespace
-
 CompletionService::CompletionService(const PluginRegistry& registry, ConfigService& configs)
     : registry_(registry), configs_(configs) {}
 
@@ -34,15 +18,19 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
                                                     const std::function<void()>& before_call) {
   if (refusing_.load())
     return Error{ErrorKind::ShuttingDown, "shutting_down", "the host is shutting down; retry shortly", ""};
-  if (request.messages.empty()) return invalid("messages", "messages must not be empty");
-  for (const auto& m : request.messages) {
-    if (m.role != "system" && m.role != "user" && m.role != "assistant")
-      return invalid("messages", "message role must be system, user or assistant (got \"" + m.role + "\")");
+  const ProviderRequest& asked = request.call;
+  if (asked.messages.empty()) return invalid("messages", "messages must not be empty");
+  for (const auto& m : asked.messages) {
+    if (m.role != "system" && m.role != "user" && m.role != "assistant" && m.role != "tool")
+      return invalid("messages", "message role must be system, user, assistant or tool (got \"" + m.role + "\")");
     if (!utf8_length(m.content)) return invalid("messages", "message content must be valid UTF-8");
+    if (m.role == "tool" && m.tool_call_id.empty())
+      return invalid("messages", "a tool message needs the tool_call_id it answers");
   }
-  if (!std::isfinite(request.temperature) || request.temperature < 0.0 || request.temperature > 2.0)
+  if (asked.temperature &&
+      (!std::isfinite(*asked.temperature) || *asked.temperature < 0.0 || *asked.temperature > 2.0))
     return invalid("temperature", "temperature must be between 0 and 2");
-  if (request.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
+  if (asked.max_tokens && *asked.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
 
   auto resolved = configs_.resolve_by_name(request.caller, request.model);
   if (!resolved) return resolved.error();
@@ -51,15 +39,13 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
   if (!provider)
     return Error{ErrorKind::Unavailable, "provider_unavailable",
                  "provider \"" + config.record.provider + "\" of model \"" + request.model + "\" is not loaded", ""};
-  if (auto ok = check_max_tokens(request.max_tokens, provider->description(), limits_); !ok) return ok.error();
+  if (asked.max_tokens)
+    if (auto ok = check_max_tokens(*asked.max_tokens, provider->description(), limits_); !ok) return ok.error();
+  if (auto ok = check_capabilities(asked, provider->description()); !ok) return ok.error();
 
-  ProviderRequest call;
+  ProviderRequest call = asked;
   call.model = config.model;
-  call.messages = request.messages;
-  call.temperature = request.temperature;
-  call.max_tokens = request.max_tokens;
   call.config_json = config.effective_json;
-  call.options_json = request.options_json;
 
   CompletionResult result;
   result.provider = config.record.provider;
@@ -67,10 +53,10 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
   ++in_flight_;
   if (before_call) before_call();
   const auto started = std::chrono::steady_clock::now();
-  StoppableSink stoppable(sink, stopping_);
-  ReplyBudget budget(stoppable, limits_.max_reply_bytes);
-  result.outcome = provider->chat(call, budget);
-  budget.settle(result.outcome);
+  ReplySink reply(sink, limits_.max_reply_bytes, stopping_);
+  result.outcome = provider->chat(call, reply);
+  reply.settle(result.outcome);
+  result.reply = std::move(reply.reply);
   result.provider_time = std::chrono::steady_clock::now() - started;
   result.outcome.error_message = redact_secrets(std::move(result.outcome.error_message), config.secrets);
   if (result.outcome.status == ChatStatus::Cancelled && stopping_.load()) {
@@ -79,6 +65,44 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
     result.outcome.error_message = "the host shut down during the completion";
   }
   --in_flight_;
+  return result;
+}
+
+Result<EmbedResult> CompletionService::embed(const EmbeddingRequest& request) {
+  if (refusing_.load())
+    return Error{ErrorKind::ShuttingDown, "shutting_down", "the host is shutting down; retry shortly", ""};
+  if (request.call.input.empty()) return invalid("input", "input must not be empty");
+  for (const auto& text : request.call.input)
+    if (!utf8_length(text)) return invalid("input", "input must be valid UTF-8");
+  auto resolved = configs_.resolve_by_name(request.caller, request.model);
+  if (!resolved) return resolved.error();
+  const ResolvedConfig& config = *resolved.value();
+  const auto provider = registry_.provider(config.record.provider);
+  if (!provider)
+    return Error{ErrorKind::Unavailable, "provider_unavailable",
+                 "provider \"" + config.record.provider + "\" of model \"" + request.model + "\" is not loaded", ""};
+  if (!provider->description().capabilities.embeddings)
+    return Error{ErrorKind::InvalidArgument, "unsupported_capability",
+                 "embeddings need capability \"embeddings\", which provider \"" + config.record.provider +
+                     "\" does not declare",
+                 "model"};
+  if (!provider->description().capabilities.passthrough && !request.call.extra.empty())
+    return Error{ErrorKind::InvalidArgument, "unsupported_capability",
+                 "the field(s) " + request.call.extra.front().first + "... need capability \"passthrough\", which provider \"" +
+                     config.record.provider + "\" does not declare",
+                 request.call.extra.front().first};
+  EmbedRequest call = request.call;
+  call.model = config.model;
+  call.config_json = config.effective_json;
+  ++in_flight_;
+  EmbedResult result;
+  ProviderError error;
+  const bool ok = provider->embed(call, result, error);
+  --in_flight_;
+  if (!ok) {
+    const ErrorKind kind = error.code == "upstream_timeout" ? ErrorKind::UpstreamTimeout : ErrorKind::Upstream;
+    return Error{kind, error.code, redact_secrets(error.message, config.secrets), ""};
+  }
   return result;
 }
 

@@ -23,18 +23,24 @@ class PluginRegistry;
 
 struct CompletionRequest {
   Caller caller;
-  std::string model;                  // an LLM config's name
-  std::vector<ChatMessage> messages;  // roles: system, user, assistant
-  double temperature = 0.7;
-  std::int64_t max_tokens = 2048;
-  std::string options_json = "{}";    // top_p, stop, ... passed to the provider
+  std::string model;     // an LLM config's name
+  // What the provider is asked (roles: system, user, assistant, tool); its
+  // model and config are filled in from the config named `model`.
+  ProviderRequest call;
 };
 
 struct CompletionResult {
   ChatOutcome outcome;
+  ReplyText reply;                    // the text and tool calls, whole
   std::string provider;
   std::string provider_model;         // the model the provider was asked for
   std::chrono::nanoseconds provider_time{0};
+};
+
+struct EmbeddingRequest {
+  Caller caller;
+  std::string model;     // an LLM config's name
+  EmbedRequest call;
 };
 
 class CompletionService {
@@ -47,6 +53,10 @@ class CompletionService {
   // `before_call`, when set, runs just before the provider is called.
   Result<CompletionResult> complete(const CompletionRequest& request, ChatSink& sink,
                                     const std::function<void()>& before_call = {});
+
+  // Embeddings through the config's provider; 400 unsupported_capability when
+  // it declares no "embeddings", 502 when it fails.
+  Result<EmbedResult> embed(const EmbeddingRequest& request);
 
   // Shutdown, as for chat turns: refuse new completions, then, after the
   // grace period, stop running ones; they end with code shutting_down.

@@ -9,6 +9,7 @@
 #include "host/plugins/loaded_provider.h"
 #include "host/services/result.h"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -26,22 +27,36 @@ struct RequestLimits {
 Result<Unit> check_max_tokens(std::int64_t max_tokens, const ProviderDescription& provider,
                               const RequestLimits& limits);
 
-// Passes a reply on until it reaches `max_bytes`, cutting the last piece on a
-// character boundary, then asks the provider to stop.
-class ReplyBudget final : public ChatSink {
- public:
-  ReplyBudget(ChatSink& inner, std::size_t max_bytes) : inner_(inner), max_bytes_(max_bytes) {}
-  bool on_delta(std::string_view text) override;
-  bool alive() override { return !exhausted_ && inner_.alive(); }
+// A request's needs against what its provider declares: 400
+// unsupported_capability naming the capability, the field and the provider,
+// before anything is saved or sent — a field is never dropped silently.
+Result<Unit> check_capabilities(const ProviderRequest& request, const ProviderDescription& provider);
 
-  // A reply stopped here is complete, with finish_reason "length" (the
-  // provider saw a cancel, which is not what happened to the caller).
+// The one path a provider's events take inside the host: held to the reply
+// budget (`max_bytes`; the last text piece cut on a character boundary, then
+// the provider asked to stop), stopped once `stopping` is set (shutdown),
+// put together into `reply` (what is saved, or answered whole), and handed to
+// the writer.
+class ReplySink final : public ChatSink {
+ public:
+  ReplySink(ChatSink& writer, std::size_t max_bytes, const std::atomic<bool>& stopping)
+      : writer_(writer), max_bytes_(max_bytes), stopping_(stopping) {}
+  bool on_event(const ProviderEvent& event) override;
+  bool alive() override { return !exhausted_ && !stopping_.load() && writer_.alive(); }
+
+  // A reply stopped by the budget is complete, with finish_reason "length"
+  // (the provider saw a cancel, which is not what happened to the caller).
   void settle(ChatOutcome& outcome) const;
   bool exhausted() const { return exhausted_; }
 
+  ReplyText reply;
+
  private:
-  ChatSink& inner_;
+  bool pass(const ProviderEvent& event);
+
+  ChatSink& writer_;
   std::size_t max_bytes_;
+  const std::atomic<bool>& stopping_;
   std::size_t used_ = 0;
   std::int64_t deltas_ = 0;
   bool exhausted_ = false;

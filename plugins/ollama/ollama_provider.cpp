@@ -51,7 +51,9 @@ class OllamaProvider final : public sdk::Provider {
         request.model.empty() ? sp::config_value<std::string>(request.config, "model_name", "") : request.model;
     if (model.empty()) throw sdk::Error("invalid_config", "no model: set model_name in the config");
 
-    sdk::Json options = {{"temperature", request.temperature}, {"num_predict", request.max_tokens}};
+    sdk::Json options = sdk::Json::object();
+    if (request.temperature) options["temperature"] = *request.temperature;
+    if (request.max_tokens) options["num_predict"] = *request.max_tokens;
     // From the request, else the config's options.
     const sdk::Json top_p = request.option<sdk::Json>("top_p", nullptr);
     if (!top_p.is_null()) options["top_p"] = top_p;

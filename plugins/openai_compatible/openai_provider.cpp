@@ -2,7 +2,10 @@
 //
 // The provider for OpenAI and every server that speaks its API (vLLM,
 // llama.cpp server, LM Studio, DeepSeek, Groq, OpenRouter...):
-// POST {base_url}/chat/completions streamed as SSE, GET {base_url}/models.
+// POST {base_url}/chat/completions (streamed as SSE, or whole when the client
+// asked for the reply whole), POST {base_url}/embeddings, GET {base_url}/models.
+// It sends what the client sent and nothing more: the OpenAI message model,
+// tools, response_format, and every field it does not map, verbatim.
 #include "http_client.h"
 #include "plugin_settings.h"
 #include "stream_parsers.h"
@@ -11,16 +14,80 @@
 #include <switchboard/provider.hpp>
 
 #include <cstdlib>
+#include <functional>
 
 namespace sdk = switchboard::sdk;
 namespace sp = switchboard::plugins;
 
 namespace {
 
+// A message as OpenAI's API takes it.
+sdk::Json message_json(const sdk::Message& m) {
+  sdk::Json j = {{"role", m.role}};
+  if (!m.parts.empty()) {
+    sdk::Json parts = sdk::Json::array();
+    for (const auto& p : m.parts) {
+      if (p.type == "image_url") {
+        sdk::Json image = {{"url", p.image_url}};
+        if (!p.detail.empty()) image["detail"] = p.detail;
+        parts.push_back({{"type", "image_url"}, {"image_url", std::move(image)}});
+      } else {
+        parts.push_back({{"type", "text"}, {"text", p.text}});
+      }
+    }
+    j["content"] = std::move(parts);
+  } else {
+    j["content"] = m.content_null ? sdk::Json(nullptr) : sdk::Json(m.content);
+  }
+  if (!m.name.empty()) j["name"] = m.name;
+  if (!m.tool_call_id.empty()) j["tool_call_id"] = m.tool_call_id;
+  if (!m.tool_calls.empty()) {
+    j["tool_calls"] = sdk::Json::array();
+    for (const auto& c : m.tool_calls)
+      j["tool_calls"].push_back(
+          {{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+  }
+  return j;
+}
+
+// The usage fields beyond the two counts (cached, reasoning tokens...).
+sdk::Json usage_details(const sdk::Json& usage) {
+  sdk::Json details = usage;
+  for (const char* counted : {"prompt_tokens", "completion_tokens", "total_tokens"}) details.erase(counted);
+  return details;
+}
+
 class OpenAiProvider final : public sdk::Provider {
  public:
   sdk::ProviderInfo info() const override {
-    return {"openai_compatible", "1.0.0", "OpenAI and every server that speaks the OpenAI chat completions API"};
+    return {"openai_compatible", "1.1.0", "OpenAI and every server that speaks the OpenAI chat completions API"};
+  }
+
+  // The upstream decides what it supports; this plugin forwards it all.
+  sdk::Capabilities capabilities() const override { return {true, true, true, true, true}; }
+
+  sdk::EmbedResult embed(const sdk::EmbedRequest& request) override {
+    const std::string model =
+        request.model.empty() ? sp::config_value<std::string>(request.config, "model_name", "") : request.model;
+    sdk::Json body = request.extra.is_object() ? request.extra : sdk::Json::object();
+    body["model"] = model;
+    body["input"] = request.input;
+    body["encoding_format"] = "float";
+    sdk::ChatRequest r;
+    r.config = request.config;
+    sp::HttpRequest req = base_request(r, "POST", "/embeddings");
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.body = body.dump(-1, ' ', false, sdk::Json::error_handler_t::replace);
+    const sdk::Json answer = whole_json(req, r, model, [] { return true; });
+    sdk::EmbedResult result;
+    try {
+      for (const auto& item : answer.at("data")) result.vectors.push_back(item.at("embedding").get<std::vector<double>>());
+      if (answer.contains("usage") && answer["usage"].is_object())
+        result.prompt_tokens = answer["usage"].value("prompt_tokens", std::int64_t{0});
+    } catch (const sdk::Json::exception&) {
+      throw sdk::Error("upstream_protocol", "the upstream's embeddings answer has no data[].embedding lists");
+    }
+    return result;
   }
 
   sdk::Json default_config() const override {
@@ -84,14 +151,17 @@ class OpenAiProvider final : public sdk::Provider {
         request.model.empty() ? sp::config_value<std::string>(request.config, "model_name", "") : request.model;
     if (model.empty()) throw sdk::Error("invalid_config", "no model: set model_name in the config");
 
-    sdk::Json body = {{"model", model},
-                      {"stream", true},
-                      {"stream_options", {{"include_usage", true}}},
-                      {"temperature", request.temperature},
-                      {"max_tokens", request.max_tokens}};
+    // Only what the client sent: an absent temperature or limit is the upstream's default.
+    sdk::Json body = {{"model", model}};
     sdk::Json messages = sdk::Json::array();
-    for (const auto& m : request.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+    for (const auto& m : request.messages) messages.push_back(message_json(m));
     body["messages"] = std::move(messages);
+    if (request.temperature) body["temperature"] = *request.temperature;
+    if (request.max_tokens) body[request.max_tokens_is_completion ? "max_completion_tokens" : "max_tokens"] = *request.max_tokens;
+    for (const auto& [key, value] : {std::pair{"tools", &request.tools}, std::pair{"tool_choice", &request.tool_choice},
+                                     std::pair{"parallel_tool_calls", &request.parallel_tool_calls},
+                                     std::pair{"response_format", &request.response_format}})
+      if (!value->is_null()) body[key] = *value;
     // The host flattens a stored config's options to the top level; another host
     // may hand them over nested, so both places are read (top level wins).
     const sdk::Json options = sp::config_value<sdk::Json>(request.config, "options", sdk::Json::object());
@@ -105,6 +175,13 @@ class OpenAiProvider final : public sdk::Provider {
       const sdk::Json value = request.option<sdk::Json>(passthrough, nullptr);
       if (!value.is_null()) body[passthrough] = value;
     }
+    // Every field of the client's request that nothing above maps, as it came.
+    if (request.extra.is_object())
+      for (const auto& [k, v] : request.extra.items()) body[k] = v;
+    body["stream"] = request.stream;
+    if (request.stream) body["stream_options"] = {{"include_usage", true}};
+    else body.erase("stream_options");
+    if (!request.stream) return chat_whole(request, std::move(body), model, sink);
 
     sp::HttpRequest req = base_request(request, "POST", "/chat/completions");
     req.headers.emplace_back("Content-Type", "application/json");
@@ -116,6 +193,7 @@ class OpenAiProvider final : public sdk::Provider {
     bool done = false;
     std::string finish_reason;
     std::int64_t prompt_tokens = 0, completion_tokens = 0, deltas = 0;
+    sdk::Json details = sdk::Json::object();
     const std::string secret = api_key(request);
 
     auto on_event = [&](const std::string& data) {
@@ -137,6 +215,7 @@ class OpenAiProvider final : public sdk::Provider {
       if (chunk.contains("usage") && chunk["usage"].is_object()) {
         prompt_tokens = chunk["usage"].value("prompt_tokens", prompt_tokens);
         completion_tokens = chunk["usage"].value("completion_tokens", completion_tokens);
+        details = usage_details(chunk["usage"]);
       }
       if (chunk.contains("choices") && chunk["choices"].is_array() && !chunk["choices"].empty()) {
         const auto& choice = chunk["choices"][0];
@@ -147,6 +226,20 @@ class OpenAiProvider final : public sdk::Provider {
             if (!text.empty()) {
               ++deltas;
               if (!sink.delta(text)) return false;
+            }
+          }
+          // Tool calls go through piece by piece, as the upstream streamed them.
+          if (delta.contains("tool_calls") && delta["tool_calls"].is_array()) {
+            for (const auto& call : delta["tool_calls"]) {
+              if (!call.is_object()) continue;
+              const sdk::Json f = call.contains("function") && call["function"].is_object() ? call["function"] : sdk::Json::object();
+              const auto str = [](const sdk::Json& j, const char* k) {
+                return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string();
+              };
+              ++deltas;
+              if (!sink.emit(sdk::ChatEvent::tool_call_of(call.value("index", 0), str(call, "id"), str(f, "name"),
+                                                          str(f, "arguments"))))
+                return false;
             }
           }
         }
@@ -171,13 +264,83 @@ class OpenAiProvider final : public sdk::Provider {
     }
     const std::string rest = utf8.flush();
     if (!rest.empty() && !sink.delta(rest)) return;
-    sink.emit(sdk::ChatEvent::usage_of(prompt_tokens, completion_tokens > 0 ? completion_tokens : deltas));
+    sink.emit(sdk::ChatEvent::usage_of(prompt_tokens, completion_tokens > 0 ? completion_tokens : deltas, details));
     sink.emit(sdk::ChatEvent::done(finish_reason.empty() ? "stop" : finish_reason));
   }
 
   std::uint64_t connections_opened() const { return client_.connections_opened(); }
 
  private:
+  // Caps a whole (non-streamed) answer: larger than any reply the host keeps.
+  static constexpr std::size_t kMaxWholeBody = std::size_t{16} << 20;
+
+  // Sends `req` and returns its whole 2xx body as JSON; an error status
+  // becomes the matching sdk::Error.
+  sdk::Json whole_json(const sp::HttpRequest& req, const sdk::ChatRequest& request, const std::string& model,
+                       const std::function<bool()>& alive) const {
+    std::string answer;
+    bool too_large = false;
+    const sp::HttpResult result = client_.perform(
+        req, sp::http_settings_from(request.config),
+        [&](std::string_view bytes) {
+          if (answer.size() + bytes.size() > kMaxWholeBody) {
+            too_large = true;
+            return false;
+          }
+          answer.append(bytes);
+          return true;
+        },
+        alive);
+    if (result.cancelled) return nullptr;
+    if (result.status < 200 || result.status >= 300) sp::throw_for_status(result, model, api_key(request));
+    if (too_large) throw sdk::Error("upstream_protocol", "the upstream's answer is larger than 16 MiB");
+    if (!result.body_complete) {
+      if (result.idle_timeout) throw sdk::Error("upstream_timeout", "the upstream stalled for longer than idle_timeout_ms");
+      throw sdk::Error("upstream_protocol", "the upstream's answer was cut off");
+    }
+    try {
+      return sdk::Json::parse(answer);
+    } catch (const sdk::Json::exception&) {
+      throw sdk::Error("upstream_protocol", "the upstream's answer is not JSON");
+    }
+  }
+
+  // stream: false — one call, one whole answer, replayed as events.
+  void chat_whole(const sdk::ChatRequest& request, sdk::Json body, const std::string& model, sdk::Sink& sink) const {
+    sp::HttpRequest req = base_request(request, "POST", "/chat/completions");
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.body = body.dump(-1, ' ', false, sdk::Json::error_handler_t::replace);
+    const sdk::Json answer = whole_json(req, request, model, [&] { return sink.alive(); });
+    if (sink.stopped() || answer.is_null()) return;
+    if (!answer.is_object() || !answer.contains("choices") || !answer["choices"].is_array() || answer["choices"].empty())
+      throw sdk::Error("upstream_protocol", "the upstream's answer has no choices");
+    const sdk::Json& choice = answer["choices"][0];
+    const sdk::Json message = choice.contains("message") && choice["message"].is_object() ? choice["message"] : sdk::Json::object();
+    if (message.contains("content") && message["content"].is_string() && !message["content"].get<std::string>().empty())
+      if (!sink.delta(message["content"].get<std::string>())) return;
+    if (message.contains("tool_calls") && message["tool_calls"].is_array()) {
+      int index = 0;
+      for (const auto& call : message["tool_calls"]) {
+        const sdk::Json f = call.contains("function") && call["function"].is_object() ? call["function"] : sdk::Json::object();
+        if (!sink.emit(sdk::ChatEvent::tool_call_of(index++, call.value("id", std::string()), f.value("name", std::string()),
+                                                    f.value("arguments", std::string()))))
+          return;
+      }
+    }
+    std::int64_t prompt = 0, completion = 0;
+    sdk::Json details = sdk::Json::object();
+    if (answer.contains("usage") && answer["usage"].is_object()) {
+      prompt = answer["usage"].value("prompt_tokens", std::int64_t{0});
+      completion = answer["usage"].value("completion_tokens", std::int64_t{0});
+      details = usage_details(answer["usage"]);
+    }
+    sink.emit(sdk::ChatEvent::usage_of(prompt, completion, details));
+    const std::string reason = choice.contains("finish_reason") && choice["finish_reason"].is_string()
+                                   ? choice["finish_reason"].get<std::string>()
+                                   : "stop";
+    sink.emit(sdk::ChatEvent::done(reason));
+  }
+
   static std::string api_key(const sdk::ChatRequest& r) {
     std::string key = sp::config_value<std::string>(r.config, "api_key", "");
     if (key.empty()) {

@@ -16,5 +16,15 @@ const CaseRegistrar kMock({
     {"mock-echo", R"({"fail_before_first":true})"},
 });
 
+// The mock as SDK 1.0 built it: a 1.0 plugin keeps loading and passing its 1.0 cases.
+const CaseRegistrar kMockAbi10({
+    "mock_1_0",
+    SB_TEST_PLUGIN_DIR "/libswitchboard_mock_1_0.so",
+    [] { return std::string(R"({"model_name":"mock-echo","options":{}})"); },
+    {"mock-echo", "{}"},
+    {"mock-tokens", R"({"tokens":60,"delay_ms":50})"},
+    {"mock-echo", R"({"fail_before_first":true})"},
+});
+
 }  // namespace
 }  // namespace switchboard::conformance

@@ -59,7 +59,12 @@ std::vector<ConformanceCase> all_cases() {
 // Collects a reply; can stop after N deltas or once `stop` is set.
 class RecordingSink final : public ChatSink {
  public:
-  bool on_delta(std::string_view text) override {
+  bool on_event(const ProviderEvent& e) override {
+    if (e.kind != ProviderEvent::Kind::Text) {
+      tools.add(e);
+      return !stop.load();
+    }
+    const std::string_view text = e.text;
     if (deltas == 0) first_delta_at = Clock::now();
     ++deltas;
     reply.append(text);
@@ -75,6 +80,7 @@ class RecordingSink final : public ChatSink {
   int stop_after_deltas = 0;
   int deltas = 0;
   std::string reply;
+  ReplyText tools;  // tool calls put together
   Clock::time_point first_delta_at{};
   Clock::time_point stop_requested_at{};
 };

@@ -1,7 +1,8 @@
 // File: tests/support/collecting_sink.h
 //
 // A ChatSink for plugin tests: collects the reply, counts deltas, and stops
-// the stream (through on_delta and alive) once `stop` is set.
+// the stream (through on_event and alive) once `stop` is set; tool-call
+// pieces are put together in `reply`.
 #pragma once
 
 #include "host/plugins/loaded_provider.h"
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace switchboard::testing {
 
@@ -16,9 +18,16 @@ struct Collect final : ChatSink {
   std::string text;
   int deltas = 0;
   std::atomic<bool> stop{false};
-  bool on_delta(std::string_view t) override {
-    text.append(t);
-    ++deltas;
+  ReplyText reply;
+  std::vector<ToolCallDelta> tool_pieces;
+  bool on_event(const ProviderEvent& e) override {
+    reply.add(e);
+    if (e.kind == ProviderEvent::Kind::Text) {
+      text.append(e.text);
+      ++deltas;
+    } else {
+      tool_pieces.push_back(e.tool_call);
+    }
     return !stop.load();
   }
   bool alive() override { return !stop.load(); }

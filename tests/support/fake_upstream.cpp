@@ -88,7 +88,8 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     const bool ollama = uri.rfind("/api/", 0) == 0;
 
     // Any other path answers as Ollama's Go router does for a wrong base_url.
-    static const std::set<std::string> known = {"/v1/chat/completions", "/v1/models", "/api/chat", "/api/tags"};
+    static const std::set<std::string> known = {"/v1/chat/completions", "/v1/models", "/v1/embeddings", "/api/chat",
+                                                "/api/tags"};
     if (known.count(uri) == 0) {
       res.setStatus(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
       res.setContentType("text/plain");
@@ -103,11 +104,14 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       return json(res, 200, list);
     }
     std::string model;
+    Json request;
     try {
-      model = Json::parse(body).value("model", "");
+      request = Json::parse(body);
+      model = request.value("model", "");
     } catch (const std::exception&) {
       return json(res, 400, R"({"error":{"message":"invalid JSON body","type":"invalid_request_error"}})");
     }
+    if (uri == "/v1/embeddings") return json(res, 200, embeddings(request).dump());
     if (model.rfind("fault-", 0) == 0) return fault(res, std::atoi(model.c_str() + 6), model, ollama);
     if (model == "html-error") {
       // A proxy in front of the model server, and its page about the network behind it.
@@ -142,6 +146,13 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
 
     if (model == "slow-first") nap(10s, stopping_);
     if (shaped) nap(std::chrono::milliseconds(shape_first_ms), stopping_);
+    // OpenAI answers whole unless asked to stream.
+    if (!ollama && !request.value("stream", false)) {
+      if (model == "stall") return nap(10s, stopping_);
+      if (model == "cut") return static_cast<Poco::Net::HTTPServerRequestImpl&>(req).socket().shutdown();
+      return json(res, 200, whole_answer(request).dump());
+    }
+    if (!ollama && model == "tool-call") return stream_tool_model(request, res);
     res.setContentType(ollama ? "application/x-ndjson" : "text/event-stream");
     if (model == "close-early") {
       // No chunking, no length: the body ends when the connection closes.
@@ -217,6 +228,115 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     res.setContentType("application/json");
     res.setContentLength(static_cast<std::streamsize>(body.size()));
     res.send() << body;
+  }
+
+  // The tool model's turn: with tools and no tool result yet, a call of the
+  // first tool whose first parameter is the last user message; else text
+  // ("The answer is <tool result>", or "Hello from fake").
+  struct Turn {
+    std::string text;
+    Json call;  // {"id", "name", "arguments"} or null
+    std::string finish_reason = "stop";
+  };
+  static Turn turn_of(const Json& request) {
+    Turn t;
+    t.text = "Hello from fake";
+    const Json messages = request.value("messages", Json::array());
+    if (request.value("model", "") != "tool-call") {
+      if (request.contains("response_format") && request["response_format"].value("type", "") != "text")
+        t.text = R"({"answer":"Hello from fake"})";
+      return t;
+    }
+    if (!messages.empty() && messages.back().value("role", "") == "tool") {
+      t.text = "The answer is " + messages.back().value("content", std::string());
+      return t;
+    }
+    if (!request.contains("tools") || !request["tools"].is_array() || request["tools"].empty()) return t;
+    const Json& f = request["tools"][0]["function"];
+    std::string user;
+    for (const auto& m : messages)
+      if (m.value("role", "") == "user" && m["content"].is_string()) user = m["content"].get<std::string>();
+    Json args = Json::object();
+    if (f.contains("parameters") && f["parameters"].contains("properties") && !f["parameters"]["properties"].empty())
+      args[f["parameters"]["properties"].begin().key()] = user;
+    t.call = {{"id", "call_fake_1"}, {"name", f.value("name", "")}, {"arguments", args.dump()}};
+    t.text.clear();
+    t.finish_reason = "tool_calls";
+    return t;
+  }
+
+  static Json usage_with_details() {
+    return {{"prompt_tokens", 11}, {"completion_tokens", 5}, {"total_tokens", 16},
+            {"prompt_tokens_details", {{"cached_tokens", 4}}},
+            {"completion_tokens_details", {{"reasoning_tokens", 2}}}};
+  }
+
+  static Json whole_answer(const Json& request) {
+    const Turn t = turn_of(request);
+    Json message = {{"role", "assistant"}, {"content", t.call.is_null() ? Json(t.text) : Json(nullptr)}, {"refusal", nullptr}};
+    if (!t.call.is_null())
+      message["tool_calls"] = Json::array({{{"id", t.call["id"]}, {"type", "function"},
+                                            {"function", {{"name", t.call["name"]}, {"arguments", t.call["arguments"]}}}}});
+    return {{"id", "chatcmpl-fake"}, {"object", "chat.completion"}, {"created", 1}, {"model", request.value("model", "")},
+            {"choices", Json::array({{{"index", 0}, {"message", message}, {"logprobs", nullptr},
+                                      {"finish_reason", request.value("model", "") == "length" ? "length" : t.finish_reason}}})},
+            {"usage", usage_with_details()}};
+  }
+
+  // As OpenAI streams a tool call: id, type and name with empty arguments,
+  // then the arguments in pieces, then finish_reason "tool_calls".
+  static void stream_tool_model(const Json& request, Poco::Net::HTTPServerResponse& res) {
+    const Turn t = turn_of(request);
+    res.setContentType("text/event-stream");
+    res.setChunkedTransferEncoding(true);
+    std::ostream& out = res.send();
+    auto chunk = [&](const Json& delta, const Json& finish) {
+      out << "data: "
+          << Json{{"id", "chatcmpl-fake"}, {"object", "chat.completion.chunk"}, {"created", 1}, {"model", "tool-call"},
+                  {"choices", Json::array({{{"index", 0}, {"delta", delta}, {"logprobs", nullptr}, {"finish_reason", finish}}})}}
+                 .dump()
+          << "\n\n";
+      out.flush();
+    };
+    if (!t.call.is_null()) {
+      chunk({{"role", "assistant"}, {"content", nullptr},
+             {"tool_calls", Json::array({{{"index", 0}, {"id", t.call["id"]}, {"type", "function"},
+                                          {"function", {{"name", t.call["name"]}, {"arguments", ""}}}}})}},
+            nullptr);
+      const std::string args = t.call["arguments"];
+      for (std::size_t at = 0; at < args.size(); at += 5)
+        chunk({{"tool_calls", Json::array({{{"index", 0}, {"function", {{"arguments", args.substr(at, 5)}}}}})}}, nullptr);
+    } else {
+      chunk({{"role", "assistant"}, {"content", ""}}, nullptr);
+      for (std::size_t at = 0; at < t.text.size(); at += 6) chunk({{"content", t.text.substr(at, 6)}}, nullptr);
+    }
+    chunk(Json::object(), t.finish_reason);
+    out << "data: "
+        << Json{{"id", "chatcmpl-fake"}, {"object", "chat.completion.chunk"}, {"created", 1}, {"model", "tool-call"},
+                {"choices", Json::array()}, {"usage", usage_with_details()}}
+               .dump()
+        << "\n\ndata: [DONE]\n\n";
+    out.flush();
+  }
+
+  // Deterministic vectors: 4 numbers from each text's bytes.
+  static Json embeddings(const Json& request) {
+    Json inputs = request.value("input", Json::array());
+    if (inputs.is_string()) inputs = Json::array({inputs});
+    Json data = Json::array();
+    int index = 0;
+    for (const auto& text : inputs) {
+      const std::string s = text.is_string() ? text.get<std::string>() : text.dump();
+      Json v = Json::array();
+      for (int k = 0; k < 4; ++k) {
+        unsigned sum = 0;
+        for (std::size_t i = static_cast<std::size_t>(k); i < s.size(); i += 4) sum += static_cast<unsigned char>(s[i]);
+        v.push_back(static_cast<double>(sum % 1000) / 1000.0);
+      }
+      data.push_back({{"object", "embedding"}, {"index", index++}, {"embedding", v}});
+    }
+    return {{"object", "list"}, {"data", data}, {"model", request.value("model", "")},
+            {"usage", {{"prompt_tokens", 3 * index}, {"total_tokens", 3 * index}}}};
   }
 
   static void fault(Poco::Net::HTTPServerResponse& res, int status, const std::string& model, bool ollama) {

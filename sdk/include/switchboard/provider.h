@@ -28,7 +28,7 @@ extern "C" {
  *   minor loads, and the host checks sb_has_member() before calling later members.
  */
 #define SB_ABI_MAJOR 1
-#define SB_ABI_MINOR 0
+#define SB_ABI_MINOR 1
 
 /* Name of the one symbol every plugin exports. */
 #define SB_ENTRY_SYMBOL "sb_provider_entry"
@@ -52,13 +52,46 @@ typedef enum sb_status {
   SB_STATUS_CANCELLED = 2  /* chat stopped because the host asked it to */
 } sb_status;
 
-/* Kinds of events a chat stream emits, in this order: DELTA*, USAGE?, then DONE or ERROR. */
+/*
+ * Kinds of events a chat stream emits, in this order: (DELTA | TOOL_CALL)*, USAGE?,
+ * then DONE or ERROR. A host ignores kinds it does not know.
+ */
 typedef enum sb_event_kind {
   SB_EVENT_DELTA = 1, /* {"content": "..."} a piece of the reply */
-  SB_EVENT_USAGE = 2, /* {"prompt_tokens": N, "completion_tokens": N} */
-  SB_EVENT_DONE = 3,  /* {"finish_reason": "stop"|"length"|...} the reply is complete */
-  SB_EVENT_ERROR = 4  /* {"code": "...", "message": "..."} the stream failed */
+  /*
+   * {"prompt_tokens": N, "completion_tokens": N} and, since 1.1, any detail the
+   * upstream gave (e.g. "prompt_tokens_details": {"cached_tokens": N},
+   * "completion_tokens_details": {"reasoning_tokens": N}); the host keeps it.
+   */
+  SB_EVENT_USAGE = 2,
+  /* {"finish_reason": "stop"|"length"|"tool_calls"|...} the reply is complete */
+  SB_EVENT_DONE = 3,
+  SB_EVENT_ERROR = 4, /* {"code": "...", "message": "..."} the stream failed */
+  /*
+   * since 1.1: a piece of a tool call, as OpenAI streams them:
+   * {"index": N, "id"?: "call_..", "name"?: "fn", "arguments": "fragment"}.
+   * The first piece of call N carries its id and name; later pieces append to
+   * its arguments (a JSON text once whole). Sent only for requests with "tools".
+   */
+  SB_EVENT_TOOL_CALL = 5
 } sb_event_kind;
+
+/*
+ * since 1.1: capabilities a provider declares in describe() as
+ * "capabilities": ["tools", "vision", ...]. The host refuses (400, naming the
+ * capability and the provider) a request that needs one the provider lacks:
+ *   "tools"        request "tools", "tool_choice", assistant "tool_calls", "tool" messages
+ *   "vision"       "image_url" content parts
+ *   "json_output"  "response_format" other than {"type": "text"}
+ *   "embeddings"   the embed() member
+ *   "passthrough"  the request's "extra" object is forwarded verbatim upstream
+ * A 1.0 plugin declares none.
+ */
+#define SB_CAP_TOOLS "tools"
+#define SB_CAP_VISION "vision"
+#define SB_CAP_JSON_OUTPUT "json_output"
+#define SB_CAP_EMBEDDINGS "embeddings"
+#define SB_CAP_PASSTHROUGH "passthrough"
 
 /*
  * Callbacks the host passes into each call.
@@ -136,7 +169,8 @@ typedef struct sb_provider_api {
    * Describes the provider through cb->result:
    * {"name", "version", "description",
    *  "config_schema": {field: {"type", "description", "minimum"?, "maximum"?}},
-   *  "default_config": {...}, "max_tokens_limit"?: N}
+   *  "default_config": {...}, "max_tokens_limit"?: N,
+   *  "capabilities"?: ["tools", ...]}                            (since 1.1)
    * "type" is one JSON type name or a list of them; the host refuses options
    * (stored or per request) of another type or outside minimum..maximum.
    * "max_tokens_limit", when present, is the largest max_tokens the provider
@@ -154,11 +188,41 @@ typedef struct sb_provider_api {
    * Runs one chat completion, streaming events through cb->emit.
    * @param request_json {"model", "messages": [{"role","content"}], "temperature",
    *        "max_tokens", "config": {effective config}, "options": {...}}
+   *        Since 1.1 (a host sends these only to plugins of minor >= 1):
+   *        - "temperature" and "max_tokens" are absent when the client sent none;
+   *          "max_completion_tokens" is set (same value as "max_tokens") when the
+   *          client used that name;
+   *        - a message is OpenAI's: "content" a string, null, or a list of parts
+   *          ({"type": "text", "text"} | {"type": "image_url", "image_url":
+   *          {"url": "data:..." or "https://...", "detail"?}}); "name"; an
+   *          assistant's "tool_calls": [{"id", "type": "function", "function":
+   *          {"name", "arguments"}}]; role "tool" with "tool_call_id";
+   *        - "tools", "tool_choice", "parallel_tool_calls", "response_format"
+   *          as OpenAI defines them, when the client sent them;
+   *        - "stream": false when the client wants the reply whole (a plugin
+   *          may then call its upstream without streaming; events are the same);
+   *        - "extra": {every other field of the client's request}, for plugins
+   *          that declare "passthrough".
    * @return SB_STATUS_OK after a DONE event, SB_STATUS_ERROR after an ERROR event,
    *         SB_STATUS_CANCELLED when emit() returned 0 or alive() turned 0.
    */
   sb_status (*chat)(sb_instance* instance, const char* request_json, size_t size,
                     const sb_host_callbacks* cb);
+
+  /* since 1.1 */
+  /*
+   * Optional (NULL, or absent from a 1.0 table): embeds texts. The host calls it
+   * only for providers that declare "embeddings".
+   * @param request_json {"model", "input": ["text", ...], "config": {effective
+   *        config}, "extra": {other request fields: "dimensions", ...}}
+   * @return SB_STATUS_OK after cb->result received {"data": [[number, ...], ...]
+   *         (one vector per input, in order), "usage": {"prompt_tokens": N,
+   *         "total_tokens": N}}; SB_STATUS_ERROR after cb->error.
+   * OWNERSHIP: request_json is borrowed for the call.
+   * THREADING: as chat().
+   */
+  sb_status (*embed)(sb_instance* instance, const char* request_json, size_t size,
+                     const sb_host_callbacks* cb);
 } sb_provider_api;
 
 /*

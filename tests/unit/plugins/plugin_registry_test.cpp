@@ -141,7 +141,7 @@ TEST(LoadedProvider, TurnsExceptionsIntoErrorData) {
   ASSERT_NE(provider, nullptr) << error;
 
   struct NullSink : ChatSink {
-    bool on_delta(std::string_view) override { return true; }
+    bool on_event(const ProviderEvent&) override { return true; }
   } sink;
   const ChatOutcome out = provider->chat(ProviderRequest{}, sink);
   EXPECT_EQ(out.status, ChatStatus::Error);
@@ -196,7 +196,7 @@ TEST(PluginRegistry, KeepsTheLibraryLoadedWhileAProviderIsAlive) {
   }
   struct Collect : ChatSink {
     std::string text;
-    bool on_delta(std::string_view t) override { text += t; return true; }
+    bool on_event(const ProviderEvent& e) override { text += e.text; return true; }
   } sink;
   ProviderRequest req;
   req.model = "mock-echo";

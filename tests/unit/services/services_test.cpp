@@ -416,7 +416,7 @@ TEST_F(Services, CancelKeepsThePartialReplyAsCancelled) {
   const auto s = make_session();
   struct StopAfterTwo : TurnObserver {
     int seen = 0;
-    bool on_delta(std::string_view) override { return ++seen < 2; }
+    bool on_event(const ProviderEvent&) override { return ++seen < 2; }
   } observer;
   TurnRequest req;
   req.caller = kAlice;
