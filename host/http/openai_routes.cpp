@@ -315,18 +315,15 @@ class ChunkSink final : public ChatSink {
       chunk += "[{\"index\":0,\"delta\":{\"content\":";
       chunk += Json(event.text).dump(-1, ' ', false, Json::error_handler_t::replace);
     } else {
-      // As OpenAI streams a call: id, type and name with its first piece only.
+      // As OpenAI streams a call, in its key order: id, type and name with its first piece only.
       const ToolCallDelta& d = event.tool_call;
-      Json call = {{"index", d.index}};
-      if (!d.id.empty()) {
-        call["id"] = d.id;
-        call["type"] = "function";
-        call["function"] = {{"name", d.name}, {"arguments", d.arguments}};
-      } else {
-        call["function"] = {{"arguments", d.arguments}};
-      }
-      chunk += "[{\"index\":0,\"delta\":{\"tool_calls\":[";
-      chunk += call.dump(-1, ' ', false, Json::error_handler_t::replace);
+      auto str = [](const std::string& v) { return Json(v).dump(-1, ' ', false, Json::error_handler_t::replace); };
+      chunk += "[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":" + std::to_string(d.index);
+      if (!d.id.empty())
+        chunk += ",\"id\":" + str(d.id) + ",\"type\":\"function\",\"function\":{\"name\":" + str(d.name) + ",";
+      else
+        chunk += ",\"function\":{";
+      chunk += "\"arguments\":" + str(d.arguments) + "}}";
       chunk += "]";
     }
     chunk += "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";

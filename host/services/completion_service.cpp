@@ -41,7 +41,7 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
                  "provider \"" + config.record.provider + "\" of model \"" + request.model + "\" is not loaded", ""};
   if (asked.max_tokens)
     if (auto ok = check_max_tokens(*asked.max_tokens, provider->description(), limits_); !ok) return ok.error();
-  if (auto ok = check_capabilities(asked, provider->description()); !ok) return ok.error();
+  if (auto ok = check_capabilities(asked, provider->description(), config.record.provider); !ok) return ok.error();
 
   ProviderRequest call = asked;
   call.model = config.model;

@@ -16,11 +16,12 @@ Result<Unit> check_max_tokens(std::int64_t max_tokens, const ProviderDescription
                                    "; got " + std::to_string(max_tokens));
 }
 
-Result<Unit> check_capabilities(const ProviderRequest& r, const ProviderDescription& provider) {
+Result<Unit> check_capabilities(const ProviderRequest& r, const ProviderDescription& provider,
+                                const std::string& provider_name) {
   const Capabilities& caps = provider.capabilities;
   auto refuse = [&](const char* capability, const std::string& field, const std::string& what) {
     return Error{ErrorKind::InvalidArgument, "unsupported_capability",
-                 what + " needs capability \"" + capability + "\", which provider \"" + provider.name +
+                 what + " needs capability \"" + capability + "\", which provider \"" + provider_name +
                      "\" does not declare",
                  field};
   };

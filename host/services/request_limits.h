@@ -30,7 +30,9 @@ Result<Unit> check_max_tokens(std::int64_t max_tokens, const ProviderDescription
 // A request's needs against what its provider declares: 400
 // unsupported_capability naming the capability, the field and the provider,
 // before anything is saved or sent — a field is never dropped silently.
-Result<Unit> check_capabilities(const ProviderRequest& request, const ProviderDescription& provider);
+// `provider_name` is the name the config uses (plugins.json's).
+Result<Unit> check_capabilities(const ProviderRequest& request, const ProviderDescription& provider,
+                                const std::string& provider_name);
 
 // The one path a provider's events take inside the host: held to the reply
 // budget (`max_bytes`; the last text piece cut on a character boundary, then

@@ -178,9 +178,13 @@ class OpenAiProvider final : public sdk::Provider {
     // Every field of the client's request that nothing above maps, as it came.
     if (request.extra.is_object())
       for (const auto& [k, v] : request.extra.items()) body[k] = v;
-    body["stream"] = request.stream;
-    if (request.stream) body["stream_options"] = {{"include_usage", true}};
-    else body.erase("stream_options");
+    // Streamed only when the client streams; OpenAI's default is a whole answer.
+    body.erase("stream");
+    body.erase("stream_options");
+    if (request.stream) {
+      body["stream"] = true;
+      body["stream_options"] = {{"include_usage", true}};
+    }
     if (!request.stream) return chat_whole(request, std::move(body), model, sink);
 
     sp::HttpRequest req = base_request(request, "POST", "/chat/completions");
