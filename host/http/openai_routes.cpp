@@ -211,8 +211,13 @@ std::optional<OpenAiError> parse(const std::string& body, ParsedRequest& out) {
       out.stream = j["stream"].get<bool>();
     }
     call.stream = out.stream;
-    if (j.contains("stream_options") && j["stream_options"].is_object())
-      out.include_usage = j["stream_options"].value("include_usage", false);
+    if (present("stream_options")) {
+      const Json& o = j["stream_options"];
+      if (!o.is_object() || (o.contains("include_usage") && !o["include_usage"].is_boolean()))
+        return bad_request("stream_options", "stream_options must be an object; include_usage a boolean");
+      out.include_usage = o.value("include_usage", false);
+      call.stream_options_json = dump(o);
+    }
     Json options = Json::object();
     if (present("top_p")) {
       if (!j["top_p"].is_number()) return bad_request("top_p", "top_p must be a number");
@@ -309,7 +314,7 @@ class ChunkSink final : public ChatSink {
 
   bool on_event(const ProviderEvent& event) override {
     const auto started = Clock::now();
-    if (!sse_.started()) role_chunk();
+    if (!sse_.started()) role_chunk(event.kind == ProviderEvent::Kind::ToolCall);
     std::string chunk = prefix_;
     if (event.kind == ProviderEvent::Kind::Text) {
       chunk += "[{\"index\":0,\"delta\":{\"content\":";
@@ -334,12 +339,14 @@ class ChunkSink final : public ChatSink {
   }
   bool alive() override { return sse_.alive(); }
 
-  void role_chunk() {
+  // A reply that starts with a tool call has null content, as OpenAI sends it.
+  void role_chunk(bool content_null = false) {
     // Headers go out now, so the header reports the time spent before the provider was called.
     sse_.set_header("X-Switchboard-Overhead-Us",
                     std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(pre_provider).count()));
     sse_.begin();
-    sse_.write(prefix_ + "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
+    sse_.write(prefix_ + "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":" + (content_null ? "null" : "\"\"") +
+               "},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
   }
   void finish_chunk(const std::string& reason) {
     sse_.write(prefix_ + "[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":" + Json(reason).dump() + "}]}\n\n");

@@ -317,7 +317,8 @@ Json request_json(const ProviderRequest& request, std::uint32_t minor) {
   if (request.max_tokens && request.max_tokens_is_completion) body["max_completion_tokens"] = *request.max_tokens;
   for (const auto& [key, text] : {std::pair{"tools", &request.tools_json}, std::pair{"tool_choice", &request.tool_choice_json},
                                   std::pair{"parallel_tool_calls", &request.parallel_tool_calls_json},
-                                  std::pair{"response_format", &request.response_format_json}})
+                                  std::pair{"response_format", &request.response_format_json},
+                                  std::pair{"stream_options", &request.stream_options_json}})
     if (!text->empty()) body[key] = Json::parse(*text);
   body["stream"] = request.stream;
   body["extra"] = extra_json(request.extra);

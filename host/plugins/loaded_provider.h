@@ -71,6 +71,7 @@ struct ProviderRequest {
   std::string response_format_json;
   std::string response_format_type;        // "text", "json_object", "json_schema", or ""
   bool stream = true;                      // false: the client wants the reply whole
+  std::string stream_options_json;         // the client's stream_options, "" when absent
   // Every other field of the client's request: name → JSON text, in order.
   std::vector<std::pair<std::string, std::string>> extra;
 };

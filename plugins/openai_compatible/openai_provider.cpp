@@ -175,16 +175,19 @@ class OpenAiProvider final : public sdk::Provider {
       const sdk::Json value = request.option<sdk::Json>(passthrough, nullptr);
       if (!value.is_null()) body[passthrough] = value;
     }
-    // Every field of the client's request that nothing above maps, as it came.
-    if (request.extra.is_object())
-      for (const auto& [k, v] : request.extra.items()) body[k] = v;
-    // Streamed only when the client streams; OpenAI's default is a whole answer.
+    // Streamed only when the client streams (OpenAI's default is a whole
+    // answer), with the client's stream_options; without any, usage is asked
+    // for, so the host can count the reply.
     body.erase("stream");
     body.erase("stream_options");
     if (request.stream) {
       body["stream"] = true;
-      body["stream_options"] = {{"include_usage", true}};
+      body["stream_options"] = request.stream_options.is_object() ? request.stream_options
+                                                                   : sdk::Json{{"include_usage", true}};
     }
+    // Every field of the client's request that nothing above maps, as it came.
+    if (request.extra.is_object())
+      for (const auto& [k, v] : request.extra.items()) body[k] = v;
     if (!request.stream) return chat_whole(request, std::move(body), model, sink);
 
     sp::HttpRequest req = base_request(request, "POST", "/chat/completions");

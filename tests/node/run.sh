@@ -7,4 +7,4 @@ cd "$(dirname "$0")"
 if [[ ! -d node_modules/openai || ! -d node_modules/@dwmkerr/mock-llm ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-exec node --test --test-concurrency=1 openai_client.test.mjs mock_llm.test.mjs crash.test.mjs
+exec node --test --test-concurrency=1 openai_client.test.mjs tool_loop.test.mjs mock_llm.test.mjs crash.test.mjs

@@ -201,6 +201,7 @@ typedef struct sb_provider_api {
    *          as OpenAI defines them, when the client sent them;
    *        - "stream": false when the client wants the reply whole (a plugin
    *          may then call its upstream without streaming; events are the same);
+   *          "stream_options" as the client sent them;
    *        - "extra": {every other field of the client's request}, for plugins
    *          that declare "passthrough".
    * @return SB_STATUS_OK after a DONE event, SB_STATUS_ERROR after an ERROR event,

@@ -94,6 +94,7 @@ struct ChatRequest {
   Json parallel_tool_calls = nullptr;
   Json response_format = nullptr;          // {"type": "json_object" | "json_schema" | "text", ...}
   bool stream = true;                      // false: the client wants the reply whole
+  Json stream_options = nullptr;           // as the client sent them
   Json extra = Json::object();             // every other request field (passthrough)
 
   // An option from the request, else from the config, else `fallback`.
@@ -354,7 +355,8 @@ inline ChatRequest parse_request(const char* data, std::size_t size) {
   if (j.contains("options") && j["options"].is_object()) r.options = j["options"];
   for (auto [key, field] : {std::pair{"tools", &r.tools}, std::pair{"tool_choice", &r.tool_choice},
                             std::pair{"parallel_tool_calls", &r.parallel_tool_calls},
-                            std::pair{"response_format", &r.response_format}})
+                            std::pair{"response_format", &r.response_format},
+                            std::pair{"stream_options", &r.stream_options}})
     if (j.contains(key)) *field = j[key];
   if (j.contains("stream") && j["stream"].is_boolean()) r.stream = j["stream"].get<bool>();
   if (j.contains("extra") && j["extra"].is_object()) r.extra = j["extra"];
