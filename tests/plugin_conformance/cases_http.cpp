@@ -29,6 +29,7 @@ const CaseRegistrar kOpenAi({
     {"fake-model", "{}"},
     {"slow", "{}"},
     {"fault-500", "{}"},
+    {"tool-call", "{}"},
 });
 
 const CaseRegistrar kOllama({
@@ -38,6 +39,7 @@ const CaseRegistrar kOllama({
     {"fake-model", "{}"},
     {"slow", "{}"},
     {"fault-404", "{}"},
+    {"", "{}"},  // declares no tools (yet)
 });
 
 }  // namespace

@@ -14,6 +14,7 @@ const CaseRegistrar kMock({
     {"mock-echo", "{}"},
     {"mock-tokens", R"({"tokens":60,"delay_ms":50})"},
     {"mock-echo", R"({"fail_before_first":true})"},
+    {"mock-tools", "{}"},
 });
 
 // The mock as SDK 1.0 built it: a 1.0 plugin keeps loading and passing its 1.0 cases.
@@ -24,6 +25,7 @@ const CaseRegistrar kMockAbi10({
     {"mock-echo", "{}"},
     {"mock-tokens", R"({"tokens":60,"delay_ms":50})"},
     {"mock-echo", R"({"fail_before_first":true})"},
+    {"", "{}"},  // declares no tools
 });
 
 }  // namespace

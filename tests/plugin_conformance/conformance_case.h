@@ -27,6 +27,9 @@ struct ConformanceCase {
   CaseRequest normal;   // replies with at least one delta, then done
   CaseRequest slow;     // streams for at least 2 seconds unless cancelled
   CaseRequest failing;  // fails: an ERROR event with a code, as data
+  // SDK 1.1, for a plugin that declares "tools": a model that, offered one
+  // tool, calls it (finish_reason "tool_calls"). Empty model: the normal one.
+  CaseRequest tools;
 };
 
 // gtest prints a case by its name, not its bytes.

@@ -5,7 +5,8 @@
 // and report failures as data. Run it against any plugin with
 //   SB_CONFORMANCE_PLUGIN=/path/libfoo.so [SB_CONFORMANCE_CONFIG='{...}']
 //   [SB_CONFORMANCE_MODEL=m] [SB_CONFORMANCE_SLOW_MODEL=m SB_CONFORMANCE_SLOW_OPTIONS='{...}']
-//   [SB_CONFORMANCE_FAILING_MODEL=m SB_CONFORMANCE_FAILING_OPTIONS='{...}'] plugin_conformance_test
+//   [SB_CONFORMANCE_FAILING_MODEL=m SB_CONFORMANCE_FAILING_OPTIONS='{...}']
+//   [SB_CONFORMANCE_TOOLS_MODEL=m] plugin_conformance_test
 #include "conformance_case.h"
 
 #include "host/plugins/loaded_provider.h"
@@ -51,6 +52,7 @@ std::vector<ConformanceCase> all_cases() {
               env_or("SB_CONFORMANCE_SLOW_OPTIONS", "{}")};
     c.failing = {env_or("SB_CONFORMANCE_FAILING_MODEL", "no-such-model-for-conformance"),
                  env_or("SB_CONFORMANCE_FAILING_OPTIONS", "{}")};
+    c.tools = {env_or("SB_CONFORMANCE_TOOLS_MODEL", ""), "{}"};
     cases.push_back(std::move(c));
   }
   return cases;
@@ -168,6 +170,57 @@ TEST_P(Conformance, ReportsFailuresAsDataWithACode) {
   EXPECT_EQ(out.status, ChatStatus::Error);
   EXPECT_FALSE(out.error_code.empty());
   EXPECT_FALSE(out.error_message.empty());
+}
+
+// --- SDK 1.1 -------------------------------------------------------------------------
+
+TEST_P(Conformance, DeclaresCapabilitiesOnlyFromAbiOneOne) {
+  const Capabilities& caps = provider_->description().capabilities;
+  if (provider_->abi_minor() == 0) {
+    EXPECT_FALSE(caps.tools || caps.vision || caps.json_output || caps.embeddings || caps.passthrough)
+        << "a 1.0 plugin has no way to declare capabilities";
+  }
+  SUCCEED();
+}
+
+TEST_P(Conformance, CallsAnOfferedToolAsToolCallEvents) {
+  if (!provider_->description().capabilities.tools) GTEST_SKIP() << "the plugin does not declare \"tools\"";
+  const CaseRequest& r = GetParam().tools.model.empty() ? GetParam().normal : GetParam().tools;
+  ProviderRequest req = request(r, "Paris");
+  req.tools_json = Json::array({{{"type", "function"},
+                                 {"function", {{"name", "get_weather"},
+                                               {"parameters", {{"type", "object"},
+                                                               {"properties", {{"city", {{"type", "string"}}}}}}}}}}})
+                       .dump();
+  RecordingSink sink;
+  const ChatOutcome out = provider_->chat(req, sink);
+  ASSERT_EQ(out.status, ChatStatus::Complete) << out.error_code << ": " << out.error_message;
+  EXPECT_EQ(out.finish_reason, "tool_calls");
+  ASSERT_EQ(sink.tools.tool_calls.size(), 1u);
+  const ToolCall& call = sink.tools.tool_calls[0];
+  EXPECT_FALSE(call.id.empty());
+  EXPECT_EQ(call.name, "get_weather");
+  const Json arguments = Json::parse(call.arguments);
+  EXPECT_TRUE(arguments.is_object()) << call.arguments;
+}
+
+TEST_P(Conformance, EmbedsOneVectorPerInputWhenItDeclaresEmbeddings) {
+  EmbedRequest req;
+  req.model = GetParam().normal.model;
+  req.input = {"one", "two words"};
+  req.config_json = config_;
+  EmbedResult result;
+  ProviderError error;
+  const bool ok = provider_->embed(req, result, error);
+  if (!provider_->description().capabilities.embeddings) {
+    EXPECT_FALSE(ok);
+    EXPECT_FALSE(error.code.empty());
+    return;
+  }
+  ASSERT_TRUE(ok) << error.code << ": " << error.message;
+  ASSERT_EQ(result.vectors.size(), 2u);
+  EXPECT_FALSE(result.vectors[0].empty());
+  EXPECT_EQ(result.vectors[0].size(), result.vectors[1].size());
 }
 
 TEST_P(Conformance, ServesManyThreadsAtOnce) {
