@@ -183,12 +183,11 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
     if (!def) return def.error();
     config = def.value();
   }
-  const auto provider = registry_.provider(config.provider);
-  if (!provider)
-    return Error{ErrorKind::Unavailable, "provider_unavailable",
-                 "provider \"" + config.provider + "\" of LLM config " + std::to_string(config.id) +
-                     " is not loaded; see GET /api/providers",
-                 ""};
+  // Resolved once: the record, its provider, the effective config and the model.
+  auto found = configs_.resolve_for_call(config);
+  if (!found) return found.error();
+  const std::shared_ptr<const ResolvedConfig> resolved = found.value();
+  const auto& provider = resolved->provider;
   // What this turn may cost, checked before anything is written.
   if (auto ok = check_max_tokens(request.max_tokens, provider->description(), limits_); !ok) return ok.error();
   if (auto ok = check_options(provider->description().config_schema_json, request.options_json, "options",
@@ -196,7 +195,6 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
       !ok)
     return ok.error();
 
-  const auto resolved = configs_.resolve(config);
   ProviderRequest call;
   call.model = resolved->model;
   // The native API documents its defaults (0.7, 2048): they are the client's values.

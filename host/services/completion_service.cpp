@@ -32,10 +32,11 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
     return invalid("temperature", "temperature must be between 0 and 2");
   if (asked.max_tokens && *asked.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
 
+  // Resolved once: the record, its provider, the effective config and the model.
   auto resolved = configs_.resolve_by_name(request.caller, request.model);
   if (!resolved) return resolved.error();
   const ResolvedConfig& config = *resolved.value();
-  const auto provider = registry_.provider(config.record.provider);
+  const auto& provider = config.provider;
   if (!provider)
     return Error{ErrorKind::Unavailable, "provider_unavailable",
                  "provider \"" + config.record.provider + "\" of model \"" + request.model + "\" is not loaded", ""};
@@ -74,10 +75,11 @@ Result<EmbedResult> CompletionService::embed(const EmbeddingRequest& request) {
   if (request.call.input.empty()) return invalid("input", "input must not be empty");
   for (const auto& text : request.call.input)
     if (!utf8_length(text)) return invalid("input", "input must be valid UTF-8");
+  // Resolved once: the record, its provider, the effective config and the model.
   auto resolved = configs_.resolve_by_name(request.caller, request.model);
   if (!resolved) return resolved.error();
   const ResolvedConfig& config = *resolved.value();
-  const auto provider = registry_.provider(config.record.provider);
+  const auto& provider = config.provider;
   if (!provider)
     return Error{ErrorKind::Unavailable, "provider_unavailable",
                  "provider \"" + config.record.provider + "\" of model \"" + request.model + "\" is not loaded", ""};

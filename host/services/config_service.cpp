@@ -398,11 +398,22 @@ std::shared_ptr<const ResolvedConfig> ConfigService::resolve(const storage::LlmC
   }
   auto resolved = std::make_shared<ResolvedConfig>();
   resolved->record = config;
+  resolved->provider = registry_.provider(config.provider);
   resolved->effective_json = effective_config_json(config, &resolved->secrets);
   resolved->model = effective_model(config);
   std::lock_guard guard(cache_mutex_);
   if (by_id_.size() > 4096) by_id_.clear();
   by_id_[config.id] = resolved;
+  return resolved;
+}
+
+Result<std::shared_ptr<const ResolvedConfig>> ConfigService::resolve_for_call(const storage::LlmConfig& config) {
+  auto resolved = resolve(config);
+  if (!resolved->provider)
+    return Error{ErrorKind::Unavailable, "provider_unavailable",
+                 "provider \"" + config.provider + "\" of LLM config \"" + config.name + "\" (" +
+                     std::to_string(config.id) + ") is not loaded; see GET /api/providers",
+                 ""};
   return resolved;
 }
 

@@ -22,6 +22,7 @@
 
 namespace switchboard {
 
+class LoadedProvider;
 class PluginRegistry;
 namespace storage {
 class Database;
@@ -63,9 +64,12 @@ struct ConfigPolicy {
   std::set<std::string> allowed_key_env;   // variables an env-name option may name
 };
 
-// A stored config with what a provider call needs, computed once.
+// A stored config with what a provider call needs, computed once: the one
+// value a turn or a completion uses after it picked its config (the record,
+// the provider handle, the effective config, the model).
 struct ResolvedConfig {
   storage::LlmConfig record;
+  std::shared_ptr<LoadedProvider> provider;  // the loaded plugin; nullptr when it is not loaded
   std::string effective_json;  // plugin defaults overridden field by field
   std::string model;           // the model really used
   std::vector<std::string> secrets;  // the opened secret values, to scrub from what comes back
@@ -101,6 +105,8 @@ class ConfigService {
   Result<std::shared_ptr<const ResolvedConfig>> resolve_by_name(const Caller& caller, const std::string& name);
   // `config` resolved, cached while its updated_at stays the same.
   std::shared_ptr<const ResolvedConfig> resolve(const storage::LlmConfig& config);
+  // `config` resolved for a call: 503 provider_unavailable when its plugin is not loaded.
+  Result<std::shared_ptr<const ResolvedConfig>> resolve_for_call(const storage::LlmConfig& config);
   Result<storage::LlmConfig> default_config_record(const Caller& caller);
   Result<std::optional<std::int64_t>> preferred(const Caller& caller);
   Result<ConfigInfo> set_preferred(const Caller& caller, std::int64_t config_id);
