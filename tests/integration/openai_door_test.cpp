@@ -169,6 +169,13 @@ TEST_F(OpenAiDoor, ErrorsUseOpenAisShapeAndStatus) {
   r = completions("{oops");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Json::parse(r.body)["error"]["code"], "invalid_json");
+  // A number too large for a double is a 400 too, not a 500 (found by fuzz_openai_request).
+  r = completions(R"({"model": "tokens", "messages": [{"role": "user", "content": "x"}], "seed": 1e400})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Json::parse(r.body)["error"]["code"], "invalid_json");
+  r = completions(R"({"model": "tokens", "messages": [{"role": "user", "content": [{"type": "input_audio"}]}]})");
+  EXPECT_EQ(r.status, 400) << "a part it cannot map is refused, not dropped";
+  EXPECT_EQ(Json::parse(r.body)["error"]["param"], "messages");
 }
 
 TEST_F(OpenAiDoor, IsStatelessAndFeedsTheOverheadHistogram) {
