@@ -3,10 +3,12 @@
 // The one typed event a provider's reply travels as, from the plugin boundary
 // (LoadedProvider's emit callback) through the services to the writers: the
 // SSE of /api/chat/stream, the /v1 chunks, and the saved or whole reply. A new
-// kind of streamed piece is a new Kind here, one case where the ABI payload is
-// parsed, one in ReplyText, and one in each writer that shows it.
+// kind of streamed piece is a new Kind here (with its size() and its place in
+// ReplyText), one case where the ABI payload is parsed (LoadedProvider), and
+// one in each writer that shows it; the services pass it on unchanged.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,6 +30,11 @@ struct ProviderEvent {
   Kind kind = Kind::Text;
   std::string_view text;    // Text: a piece of the reply (valid for the call only)
   ToolCallDelta tool_call;  // ToolCall
+
+  // Bytes of reply it carries, for the reply budget.
+  std::size_t size() const {
+    return kind == Kind::Text ? text.size() : tool_call.name.size() + tool_call.arguments.size();
+  }
 
   static ProviderEvent of_text(std::string_view t) {
     ProviderEvent e;

@@ -58,8 +58,7 @@ bool ReplySink::on_event(const ProviderEvent& event) {
 }
 
 bool ReplySink::pass(const ProviderEvent& event) {
-  const std::size_t size =
-      event.kind == ProviderEvent::Kind::Text ? event.text.size() : event.tool_call.arguments.size() + event.tool_call.name.size();
+  const std::size_t size = event.size();
   if (size <= max_bytes_ - used_) {
     used_ += size;
     ++deltas_;
