@@ -39,7 +39,7 @@ const CaseRegistrar kOllama({
     {"fake-model", "{}"},
     {"slow", "{}"},
     {"fault-404", "{}"},
-    {"", "{}"},  // declares no tools (yet)
+    {"tool-call", "{}"},
 });
 
 }  // namespace

@@ -89,7 +89,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
 
     // Any other path answers as Ollama's Go router does for a wrong base_url.
     static const std::set<std::string> known = {"/v1/chat/completions", "/v1/models", "/v1/embeddings", "/api/chat",
-                                                "/api/tags"};
+                                                "/api/tags", "/api/embed"};
     if (known.count(uri) == 0) {
       res.setStatus(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
       res.setContentType("text/plain");
@@ -112,6 +112,26 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       return json(res, 400, R"({"error":{"message":"invalid JSON body","type":"invalid_request_error"}})");
     }
     if (uri == "/v1/embeddings") return json(res, 200, embeddings(request).dump());
+    if (uri == "/api/embed") {
+      // Ollama's shape: {"model", "embeddings": [[...]], "prompt_eval_count"}.
+      const Json openai = embeddings(request);
+      Json vectors = Json::array();
+      for (const auto& d : openai["data"]) vectors.push_back(d["embedding"]);
+      return json(res, 200, Json{{"model", model}, {"embeddings", vectors}, {"prompt_eval_count", openai["usage"]["prompt_tokens"]}}.dump());
+    }
+    if (ollama && model == "tool-call") {
+      // Ollama sends a tool call whole, in one line, arguments as an object; no id.
+      const Turn t = turn_of(request);
+      res.setContentType("application/x-ndjson");
+      res.setChunkedTransferEncoding(true);
+      std::ostream& out = res.send();
+      Json message = {{"role", "assistant"}, {"content", t.call.is_null() ? t.text : ""}};
+      if (!t.call.is_null())
+        message["tool_calls"] = Json::array({{{"function", {{"name", t.call["name"]}, {"arguments", Json::parse(t.call["arguments"].get<std::string>())}}}}});
+      out << Json{{"model", model}, {"message", message}, {"done", false}}.dump() << "\n" << ollama_done();
+      out.flush();
+      return;
+    }
     if (model.rfind("fault-", 0) == 0) return fault(res, std::atoi(model.c_str() + 6), model, ollama);
     if (model == "html-error") {
       // A proxy in front of the model server, and its page about the network behind it.

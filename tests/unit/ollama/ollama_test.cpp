@@ -161,5 +161,88 @@ TEST_F(OllamaPlugin, CancellingOneStreamLeavesTheOthersRunning) {
   EXPECT_EQ(survivor.deltas, 8);
 }
 
+// --- SDK 1.1: OpenAI's message model onto Ollama's --------------------------------------
+
+TEST_F(OllamaPlugin, MapsToolsImagesToolResultsAndSchemasOntoOllamasApi) {
+  ProviderRequest req;
+  req.model = "fake-model";
+  ChatMessage user("user", "what is in this picture?");
+  user.parts = {{ContentPart::Type::Text, "what is in this picture?", "", ""},
+                {ContentPart::Type::ImageUrl, "", "data:image/png;base64,iVBORw0KGgo=", "low"}};
+  ChatMessage assistant("assistant", "");
+  assistant.content_null = true;
+  assistant.tool_calls = {{"call_1", "get_weather", R"({"city":"Paris"})"}};
+  ChatMessage tool("tool", "18 C");
+  tool.tool_call_id = "call_1";
+  req.messages = {user, assistant, tool};
+  req.tools_json = R"([{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}},
+                       {"type":"function","function":{"name":"other"}}])";
+  req.tool_choice_json = R"({"type":"function","function":{"name":"get_weather"}})";
+  req.response_format_json = R"({"type":"json_schema","json_schema":{"name":"w","schema":{"type":"object"}}})";
+  req.response_format_type = "json_schema";
+  req.config_json = config().dump();
+  Collect sink;
+  const auto out = provider_->chat(req, sink);
+  ASSERT_EQ(out.status, ChatStatus::Complete) << out.error_message;
+  const Json sent = Json::parse(fake_.last_body());
+  EXPECT_EQ(sent["messages"][0], Json({{"role", "user"}, {"content", "what is in this picture?"}, {"images", {"iVBORw0KGgo="}}}));
+  EXPECT_EQ(sent["messages"][1],
+            Json({{"role", "assistant"}, {"content", ""},
+                  {"tool_calls", {{{"function", {{"name", "get_weather"}, {"arguments", {{"city", "Paris"}}}}}}}}}));
+  EXPECT_EQ(sent["messages"][2], Json({{"role", "tool"}, {"content", "18 C"}, {"tool_name", "get_weather"}}));
+  ASSERT_EQ(sent["tools"].size(), 1u) << "a named tool_choice offers only that tool";
+  EXPECT_EQ(sent["tools"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(sent["format"], Json({{"type", "object"}}));
+  EXPECT_FALSE(sent["options"].contains("temperature")) << "none was given";
+  EXPECT_FALSE(sent["options"].contains("num_predict"));
+}
+
+TEST_F(OllamaPlugin, AnOllamaToolCallBecomesToolCallEventsAndFinishReasonToolCalls) {
+  ProviderRequest req;
+  req.model = "tool-call";
+  req.messages = {{"user", "Oslo"}};
+  req.tools_json = R"([{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}])";
+  req.response_format_json = R"({"type":"json_object"})";
+  req.response_format_type = "json_object";
+  req.config_json = config().dump();
+  Collect sink;
+  const auto out = provider_->chat(req, sink);
+  ASSERT_EQ(out.status, ChatStatus::Complete) << out.error_message;
+  EXPECT_EQ(Json::parse(fake_.last_body())["format"], "json");
+  EXPECT_EQ(out.finish_reason, "tool_calls");
+  ASSERT_EQ(sink.reply.tool_calls.size(), 1u);
+  EXPECT_EQ(sink.reply.tool_calls[0].id, "call_1");
+  EXPECT_EQ(sink.reply.tool_calls[0].name, "get_weather");
+  EXPECT_EQ(Json::parse(sink.reply.tool_calls[0].arguments), Json({{"city", "Oslo"}}));
+}
+
+TEST_F(OllamaPlugin, ARemoteImageIsRefusedNotDropped) {
+  ProviderRequest req;
+  req.model = "fake-model";
+  ChatMessage user("user", "look");
+  user.parts = {{ContentPart::Type::ImageUrl, "", "https://example.com/cat.png", ""}};
+  req.messages = {user};
+  req.config_json = config().dump();
+  Collect sink;
+  const auto out = provider_->chat(req, sink);
+  EXPECT_EQ(out.status, ChatStatus::Error);
+  EXPECT_EQ(out.error_code, "invalid_argument");
+}
+
+TEST_F(OllamaPlugin, EmbedsThroughApiEmbed) {
+  EmbedRequest req;
+  req.model = "nomic-embed-text";
+  req.input = {"one", "two"};
+  req.config_json = config().dump();
+  EmbedResult result;
+  ProviderError error;
+  ASSERT_TRUE(provider_->embed(req, result, error)) << error.code << ": " << error.message;
+  EXPECT_EQ(fake_.last_path(), "/api/embed");
+  EXPECT_EQ(Json::parse(fake_.last_body()), Json({{"model", "nomic-embed-text"}, {"input", {"one", "two"}}}));
+  ASSERT_EQ(result.vectors.size(), 2u);
+  EXPECT_EQ(result.vectors[0].size(), 4u);
+  EXPECT_EQ(result.prompt_tokens, 6);
+}
+
 }  // namespace
 }  // namespace switchboard::testing
