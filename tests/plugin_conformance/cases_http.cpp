@@ -42,5 +42,15 @@ const CaseRegistrar kOllama({
     {"tool-call", "{}"},
 });
 
+const CaseRegistrar kAnthropic({
+    "anthropic",
+    SB_PLUGIN_DIR "/libswitchboard_anthropic.so",
+    [] { return config_for(upstream().ollama_url()); },  // the server's root; the plugin adds /v1/messages
+    {"claude-fake", "{}"},
+    {"slow", "{}"},
+    {"fault-500", "{}"},
+    {"claude-fake", "{}"},
+});
+
 }  // namespace
 }  // namespace switchboard::conformance

@@ -89,7 +89,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
 
     // Any other path answers as Ollama's Go router does for a wrong base_url.
     static const std::set<std::string> known = {"/v1/chat/completions", "/v1/models", "/v1/embeddings", "/api/chat",
-                                                "/api/tags", "/api/embed"};
+                                                "/api/tags", "/api/embed", "/v1/messages"};
     if (known.count(uri) == 0) {
       res.setStatus(Poco::Net::HTTPResponse::HTTP_NOT_FOUND);
       res.setContentType("text/plain");
@@ -133,6 +133,7 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
       return;
     }
     if (model.rfind("fault-", 0) == 0) return fault(res, std::atoi(model.c_str() + 6), model, ollama);
+    if (uri == "/v1/messages") return anthropic(request, res);
     if (model == "html-error") {
       // A proxy in front of the model server, and its page about the network behind it.
       const std::string page = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
@@ -337,6 +338,85 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
                .dump()
         << "\n\ndata: [DONE]\n\n";
     out.flush();
+  }
+
+  // Anthropic's Messages API, streamed as its documentation shows: message_start,
+  // content_block_start/delta/stop (text_delta, input_json_delta), ping,
+  // message_delta with stop_reason and usage, message_stop. The tool model
+  // (any model name with tools) calls the first tool with the last user text;
+  // after a tool_result it answers "The answer is <result>".
+  void anthropic(const Json& request, Poco::Net::HTTPServerResponse& res) {
+    const std::string model = request.value("model", "");
+    const Json messages = request.value("messages", Json::array());
+    std::string user_text, tool_result;
+    bool after_tool = false;
+    if (!messages.empty()) {
+      const Json& last = messages.back();
+      if (last.value("role", "") == "user" && last.contains("content") && last["content"].is_array()) {
+        for (const auto& b : last["content"]) {
+          if (b.value("type", "") == "text") user_text = b.value("text", "");
+          if (b.value("type", "") == "tool_result") {
+            after_tool = true;
+            tool_result = b["content"].is_string() ? b["content"].get<std::string>() : b["content"].dump();
+          }
+        }
+      }
+    }
+    res.setContentType("text/event-stream");
+    res.setChunkedTransferEncoding(true);
+    std::ostream& out = res.send();
+    auto event = [&](const Json& data) {
+      out << "event: " << data.value("type", "") << "\ndata: " << data.dump() << "\n\n";
+      out.flush();
+    };
+    event({{"type", "message_start"},
+           {"message", {{"id", "msg_fake"}, {"type", "message"}, {"role", "assistant"}, {"content", Json::array()},
+                        {"model", model}, {"stop_reason", nullptr}, {"stop_sequence", nullptr},
+                        {"usage", {{"input_tokens", 7}, {"output_tokens", 1}, {"cache_read_input_tokens", 4}}}}}});
+    event({{"type", "ping"}});
+    std::string stop_reason = "end_turn";
+    const bool tools = request.contains("tools") && request["tools"].is_array() && !request["tools"].empty() &&
+                       !(request.contains("tool_choice") && request["tool_choice"].value("type", "") == "none");
+    auto text_block = [&](int index, const std::vector<std::string>& pieces) {
+      event({{"type", "content_block_start"}, {"index", index}, {"content_block", {{"type", "text"}, {"text", ""}}}});
+      for (const auto& p : pieces) {
+        if (!out.good() || stopping_.load()) return;
+        event({{"type", "content_block_delta"}, {"index", index}, {"delta", {{"type", "text_delta"}, {"text", p}}}});
+        if (model == "slow") nap(100ms, stopping_);
+      }
+      event({{"type", "content_block_stop"}, {"index", index}});
+    };
+    if (model == "slow") {
+      std::vector<std::string> pieces;
+      for (int i = 1; i <= 40; ++i) pieces.push_back("tok" + std::to_string(i) + " ");
+      text_block(0, pieces);
+    } else if (model == "error-mid") {
+      text_block(0, {"one "});
+      event({{"type", "error"}, {"error", {{"type", "overloaded_error"}, {"message", "Overloaded"}}}});
+      return;
+    } else if (after_tool) {
+      text_block(0, {"The answer is ", tool_result});
+    } else if (tools) {
+      const Json& tool = request["tools"][0];
+      Json input = Json::object();
+      if (tool.contains("input_schema") && tool["input_schema"].contains("properties") &&
+          !tool["input_schema"]["properties"].empty())
+        input[tool["input_schema"]["properties"].begin().key()] = user_text;
+      text_block(0, {"Let me check."});
+      event({{"type", "content_block_start"}, {"index", 1},
+             {"content_block", {{"type", "tool_use"}, {"id", "toolu_fake_1"}, {"name", tool["name"]}, {"input", Json::object()}}}});
+      const std::string json = input.dump();
+      for (std::size_t at = 0; at < json.size(); at += 5)
+        event({{"type", "content_block_delta"}, {"index", 1},
+               {"delta", {{"type", "input_json_delta"}, {"partial_json", json.substr(at, 5)}}}});
+      event({{"type", "content_block_stop"}, {"index", 1}});
+      stop_reason = "tool_use";
+    } else {
+      text_block(0, {"Hello ", "from ", "fake"});
+    }
+    event({{"type", "message_delta"}, {"delta", {{"stop_reason", stop_reason}, {"stop_sequence", nullptr}}},
+           {"usage", {{"output_tokens", 5}}}});
+    event({{"type", "message_stop"}});
   }
 
   // Deterministic vectors: 4 numbers from each text's bytes.
