@@ -70,11 +70,11 @@ TEST(Manifest, RejectsMalformedJsonAndDuplicates) {
                ManifestError);
 }
 
-TEST(Manifest, TheShippedManifestListsTheThreeProvidersAndAMockDefault) {
+TEST(Manifest, TheShippedManifestListsTheFourProvidersAndAMockDefault) {
   const Manifest m = Manifest::load(fs::path(SB_SOURCE_DIR) / "plugins.json");
   std::vector<std::string> names;
   for (const auto& p : m.plugins) names.push_back(p.name);
-  EXPECT_EQ(names, (std::vector<std::string>{"mock", "openai_compatible", "ollama"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"mock", "openai_compatible", "ollama", "anthropic"}));
   EXPECT_EQ(nlohmann::json::parse(m.default_config_json)["provider"], "mock");
 }
 
