@@ -90,9 +90,9 @@ struct ParsedRequest {
 std::optional<OpenAiError> parse(const std::string& body, ParsedRequest& out) {
   Json j;
   try {
-    j = Json::parse(body);
-  } catch (const Json::parse_error& e) {
-    return OpenAiError{400, "invalid_request_error", "invalid_json", std::string("body is not valid JSON: ") + e.what(), ""};
+    j = parse_json_body(body);
+  } catch (const HttpError& e) {
+    return OpenAiError{400, "invalid_request_error", e.code, e.message, ""};
   }
   if (!j.is_object()) return OpenAiError{400, "invalid_request_error", "invalid_json", "body must be a JSON object", ""};
   if (!j.contains("model") || !j["model"].is_string()) return bad_request("model", "model must be a string naming an LLM config");
@@ -128,7 +128,8 @@ std::optional<OpenAiError> parse(const std::string& body, ParsedRequest& out) {
     }
     for (const char* key : {"max_completion_tokens", "max_tokens"}) {
       if (j.contains(key) && !j[key].is_null()) {
-        if (!j[key].is_number_integer()) return bad_request(key, std::string(key) + " must be an integer");
+        if (!j[key].is_number_integer() || (j[key].is_number_unsigned() && j[key].get<std::uint64_t>() > INT64_MAX))
+          return bad_request(key, std::string(key) + " must be an integer within range");
         out.request.max_tokens = j[key].get<std::int64_t>();
         break;
       }
@@ -239,6 +240,12 @@ void set_overhead(Exchange& ex, Clock::duration overhead) {
 }
 
 }  // namespace
+
+std::string completion_body_refusal(const std::string& body) {
+  ParsedRequest parsed;
+  const auto error = parse(body, parsed);
+  return error ? error->code : "";
+}
 
 void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& completions) {
   const auto limit = ctx.max_body_bytes;

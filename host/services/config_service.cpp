@@ -4,6 +4,7 @@
 #include "host/services/config_service.h"
 
 #include "host/plugins/plugin_registry.h"
+#include "host/services/labels.h"
 #include "host/services/option_schema.h"
 #include "host/services/upstream_url.h"
 #include "storage/database.h"
@@ -181,7 +182,9 @@ Result<Unit> ConfigService::validate(const storage::LlmConfig& c, const std::str
   if (c.name.empty()) return invalid("name", "name must not be empty");
   if (c.name.size() > kMaxNameLength)
     return invalid("name", "name must be at most " + std::to_string(kMaxNameLength) + " bytes");
+  if (auto ok = check_label("name", c.name); !ok) return ok;
   if (c.model_name.size() > kMaxFieldLength) return invalid("model_name", "model_name is too long");
+  if (auto ok = check_label("model_name", c.model_name); !ok) return ok;
   if (c.base_url.size() > kMaxFieldLength) return invalid("base_url", "base_url is too long");
   const auto provider = registry_.provider(c.provider);
   if (!provider) {
