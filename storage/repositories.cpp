@@ -354,6 +354,14 @@ bool finish(Conn& c, const Message& message) {
   return st.execute() > 0;
 }
 
+bool append_content(Conn& c, std::int64_t id, std::string_view more) {
+  Poco::Int64 key = id;
+  std::string text(more);
+  Statement st(c.session());
+  st << c.sql("UPDATE messages SET content = content || ? WHERE id = ? AND status = 'streaming'"), use(text), use(key);
+  return st.execute() > 0;
+}
+
 std::int64_t mark_interrupted(Conn& c) {
   Statement st(c.session());
   st << c.sql("UPDATE messages SET status = 'interrupted', error_code = 'interrupted', "

@@ -12,6 +12,8 @@
 #include "storage/database.h"
 #include "storage/repositories.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace switchboard {
@@ -37,23 +39,57 @@ ErrorKind kind_of_upstream(const std::string& code) {
   return ErrorKind::Upstream;
 }
 
-// Forwards the provider's reply to the observer and keeps a copy to save.
+// Forwards the provider's reply to the observer, keeps a copy to save, and
+// checkpoints it while it streams, so that a crash keeps what the client saw:
+// the stored text is at most kCheckpointEvery behind what was sent, or
+// kCheckpointBytes (a quarter of what is stored, for long replies: a reply
+// of n bytes costs O(log n) appends plus one a second, not one per token).
 class TurnSink final : public ChatSink {
  public:
-  TurnSink(TurnObserver& observer, const std::atomic<bool>& stopping)
-      : observer_(observer), stopping_(stopping) {}
+  TurnSink(TurnObserver& observer, const std::atomic<bool>& stopping, storage::Database& db, std::int64_t message_id)
+      : observer_(observer), stopping_(stopping), db_(db), message_id_(message_id), saved_at_(Clock::now()) {}
   bool on_delta(std::string_view text) override {
     reply.append(text);
     if (stopping_.load()) return false;
-    return observer_.on_delta(text);
+    const bool more = observer_.on_delta(text);
+    checkpoint();
+    return more;
   }
-  bool alive() override { return !stopping_.load() && observer_.alive(); }
+  bool alive() override {
+    checkpoint();
+    return !stopping_.load() && observer_.alive();
+  }
 
   std::string reply;
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::size_t kCheckpointBytes = 256;
+  static constexpr Clock::duration kCheckpointEvery = std::chrono::seconds(1);
+
+  void checkpoint() {
+    const std::size_t unsaved = reply.size() - saved_;
+    if (unsaved == 0) return;
+    const auto now = Clock::now();
+    if (unsaved < std::max(kCheckpointBytes, saved_ / 4) && now - saved_at_ < kCheckpointEvery) return;
+    try {
+      db_.write([&](storage::Conn& conn) {
+        storage::messages::append_content(conn, message_id_, std::string_view(reply).substr(saved_));
+      });
+      saved_ = reply.size();
+    } catch (const std::exception& e) {
+      // The whole reply is still saved when it ends; a crash before then loses this piece.
+      log::chat().warning("checkpoint of reply " + std::to_string(message_id_) + " failed: " + e.what());
+    }
+    saved_at_ = now;
+  }
+
   TurnObserver& observer_;
   const std::atomic<bool>& stopping_;
+  storage::Database& db_;
+  std::int64_t message_id_;
+  std::size_t saved_ = 0;
+  Clock::time_point saved_at_;
 };
 
 class InFlight {
@@ -136,12 +172,20 @@ Result<std::vector<ChatMessage>> ChatService::build_history(std::int64_t session
                                                             const std::string& user_message) {
   try {
     const auto stored = db_.read([&](storage::Conn& conn) { return storage::messages::list(conn, session_id); });
+    // Turns that got an answer, each once: a user message with its reply
+    // (whole, or the part kept when it was stopped, failed or cut by a crash).
+    // A user message whose reply has no text at all is left out with it, so
+    // the model never sees two user messages in a row.
     std::vector<ChatMessage> history;
     history.reserve(stored.size() + 1);
-    for (const auto& m : stored) {
-      // A reply that failed before its first word has nothing to say to the model.
-      if (m.role == "assistant" && m.content.empty()) continue;
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      const auto& m = stored[i];
+      if (m.role != "user") continue;
+      const bool answered = i + 1 < stored.size() && stored[i + 1].role == "assistant" && !stored[i + 1].content.empty();
+      if (!answered) continue;
       history.push_back({m.role, m.content});
+      history.push_back({stored[i + 1].role, stored[i + 1].content});
+      ++i;
     }
     history.push_back({"user", user_message});
     return history;
@@ -263,7 +307,7 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
 
   observer.on_start({request.session_id, result.user.id, result.assistant.id, config.provider, call.model});
 
-  TurnSink sink(observer, stopping_);
+  TurnSink sink(observer, stopping_, db_, result.assistant.id);
   ReplyBudget budget(sink, limits_.max_reply_bytes);
   ChatOutcome outcome = provider->chat(call, budget);
   budget.settle(outcome);
