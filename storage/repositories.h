@@ -46,7 +46,8 @@ namespace messages {
 std::int64_t insert(Conn& c, const Message& message);  // returns the id
 std::optional<Message> find(Conn& c, std::int64_t id);
 std::vector<Message> list(Conn& c, std::int64_t session_id);  // oldest first
-// Saves the outcome of a reply: content, status, tokens, finish reason, error.
+// Saves the outcome of a reply: content, status, tokens, finish reason, error,
+// and the snapshot of the config that answered (a fallback, perhaps).
 bool finish(Conn& c, const Message& message);
 // A checkpoint of a reply still streaming: `more` is appended to its content
 // (only while it is "streaming"; a finished reply is left alone).

@@ -9,6 +9,7 @@
 #include "host/plugins/plugin_registry.h"
 #include "host/services/config_service.h"
 #include "host/services/option_schema.h"
+#include "host/services/resilience.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
@@ -259,13 +260,35 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
       !ok)
     return ok.error();
 
+  // The configs that may answer: this one, then its fallbacks (those whose
+  // provider is loaded and takes this request as it is).
   const auto resolved = configs_.resolve(config);
-  ProviderRequest call;
-  call.model = resolved->model;
-  call.temperature = request.temperature;
-  call.max_tokens = request.max_tokens;
-  call.config_json = resolved->effective_json;
-  call.options_json = request.options_json.empty() ? "{}" : request.options_json;
+  std::vector<Candidate> candidates;
+  auto add_candidate = [&](const ResolvedConfig& rc, std::shared_ptr<LoadedProvider> p) {
+    Candidate c;
+    c.config_id = rc.record.id;
+    c.config_name = rc.record.name;
+    c.provider_name = rc.record.provider;
+    c.model = rc.model;
+    c.provider = std::move(p);
+    c.request.model = rc.model;
+    c.request.temperature = request.temperature;
+    c.request.max_tokens = request.max_tokens;
+    c.request.config_json = rc.effective_json;
+    c.request.options_json = request.options_json.empty() ? "{}" : request.options_json;
+    c.policy = rc.resilience;
+    c.secrets = rc.secrets;
+    candidates.push_back(std::move(c));
+  };
+  add_candidate(*resolved, provider);
+  for (const auto& fallback : configs_.fallbacks_of(request.caller, *resolved)) {
+    auto p = registry_.provider(fallback->record.provider);
+    if (!p || !check_max_tokens(request.max_tokens, p->description(), limits_) ||
+        !check_options(p->description().config_schema_json, request.options_json, "options", fallback->record.provider))
+      continue;
+    add_candidate(*fallback, std::move(p));
+  }
+  ProviderRequest& call = candidates.front().request;
 
   const auto lock = lock_for(request.session_id);
   std::lock_guard session_guard(lock->mutex);
@@ -305,14 +328,29 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
     return Error{ErrorKind::NotFound, "session_not_found",
                  "session " + std::to_string(request.session_id) + " was deleted", "session_id"};
 
-  observer.on_start({request.session_id, result.user.id, result.assistant.id, config.provider, call.model});
-
+  for (auto& c : candidates) c.request.messages = call.messages;
+  storage::Message& reply = result.assistant;
   TurnSink sink(observer, stopping_, db_, result.assistant.id);
   ReplyBudget budget(sink, limits_.max_reply_bytes);
-  ChatOutcome outcome = provider->chat(call, budget);
+  // The start event names the config that answers. Without fallbacks that
+  // is known now, and the client hears at once; with fallbacks, at the first
+  // byte, once retries and fallbacks are behind.
+  const Candidate* answering = &candidates.front();
+  bool announced = false;
+  auto on_answer = [&](std::size_t i) {
+    if (announced) return;
+    announced = true;
+    answering = &candidates[i];
+    reply.llm_provider = answering->provider_name;
+    reply.llm_model_name = answering->model;
+    reply.config_id = answering->config_id;
+    observer.on_start({request.session_id, result.user.id, result.assistant.id, answering->provider_name,
+                       answering->model, answering->config_id});
+  };
+  if (candidates.size() == 1) on_answer(0);
+  ChatOutcome outcome = call_resilient(candidates, budget, configs_.breakers(), on_answer, stopping_).outcome;
   budget.settle(outcome);
 
-  storage::Message& reply = result.assistant;
   reply.content = std::move(sink.reply);
   reply.prompt_tokens = outcome.prompt_tokens;
   reply.completion_tokens = outcome.completion_tokens;
@@ -335,10 +373,10 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
     case ChatStatus::Error:
       reply.status = kStatusError;
       reply.error_code = outcome.error_code;
-      reply.error_message = redact_secrets(outcome.error_message, resolved->secrets);
+      reply.error_message = redact_secrets(outcome.error_message, answering->secrets);
       result.error = Error{kind_of_upstream(outcome.error_code), outcome.error_code, reply.error_message, ""};
       log::chat().error("session " + std::to_string(request.session_id) + " message " +
-                        std::to_string(reply.id) + ": provider " + config.provider + " model " + call.model +
+                        std::to_string(reply.id) + ": provider " + answering->provider_name + " model " + answering->model +
                         " failed: " + outcome.error_code + ": " + reply.error_message);
       break;
   }
