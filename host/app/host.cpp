@@ -143,7 +143,7 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   http::register_chat_routes(state_->router, *state_->api);
   http::register_trust_routes(state_->router, *state_->api);
   http::register_openai_routes(state_->router, *state_->api, *state_->completions);
-  http::register_metrics_routes(state_->router);
+  http::register_metrics_routes(state_->router, state_->api->configs);
   http::register_web_routes(state_->router);
 }
 
