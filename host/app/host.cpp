@@ -161,6 +161,7 @@ void Host::start() {
   f.body_timeout_ms = o.body_timeout_ms;
   f.keep_alive_timeout_ms = o.keep_alive_timeout_ms;
   f.send_timeout_ms = o.send_timeout_ms;
+  f.worker_idle_ms = o.worker_idle_ms;
   f.max_head_bytes = o.max_head_bytes;
   f.max_body_bytes = o.max_body_bytes;
   f.max_buffered_bytes = o.max_buffered_bytes;
