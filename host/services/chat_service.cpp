@@ -260,34 +260,16 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
       !ok)
     return ok.error();
 
-  // The configs that may answer: this one, then its fallbacks (those whose
-  // provider is loaded and takes this request as it is).
-  const auto resolved = configs_.resolve(config);
-  std::vector<Candidate> candidates;
-  auto add_candidate = [&](const ResolvedConfig& rc, std::shared_ptr<LoadedProvider> p) {
-    Candidate c;
-    c.config_id = rc.record.id;
-    c.config_name = rc.record.name;
-    c.provider_name = rc.record.provider;
-    c.model = rc.model;
-    c.provider = std::move(p);
-    c.request.model = rc.model;
-    c.request.temperature = request.temperature;
-    c.request.max_tokens = request.max_tokens;
-    c.request.config_json = rc.effective_json;
-    c.request.options_json = request.options_json.empty() ? "{}" : request.options_json;
-    c.policy = rc.resilience;
-    c.secrets = rc.secrets;
-    candidates.push_back(std::move(c));
-  };
-  add_candidate(*resolved, provider);
-  for (const auto& fallback : configs_.fallbacks_of(request.caller, *resolved)) {
-    auto p = registry_.provider(fallback->record.provider);
-    if (!p || !check_max_tokens(request.max_tokens, p->description(), limits_) ||
-        !check_options(p->description().config_schema_json, request.options_json, "options", fallback->record.provider))
-      continue;
-    add_candidate(*fallback, std::move(p));
-  }
+  // The configs that may answer: this one, then its fallbacks that take this request as it is.
+  ProviderRequest base;
+  base.temperature = request.temperature;
+  base.max_tokens = request.max_tokens;
+  base.options_json = request.options_json.empty() ? "{}" : request.options_json;
+  std::vector<Candidate> candidates =
+      configs_.candidates(request.caller, *configs_.resolve(config), provider, base, [&](const LoadedProvider& p) {
+        return check_max_tokens(request.max_tokens, p.description(), limits_) &&
+               check_options(p.description().config_schema_json, base.options_json, "options", p.description().name);
+      });
   ProviderRequest& call = candidates.front().request;
 
   const auto lock = lock_for(request.session_id);

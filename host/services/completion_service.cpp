@@ -55,31 +55,16 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
                  "provider \"" + config.record.provider + "\" of model \"" + request.model + "\" is not loaded", ""};
   if (auto ok = check_max_tokens(request.max_tokens, provider->description(), limits_); !ok) return ok.error();
 
-  // This config, then its fallbacks whose provider is loaded and takes the request.
-  std::vector<Candidate> candidates;
-  auto add_candidate = [&](const ResolvedConfig& rc, std::shared_ptr<LoadedProvider> p) {
-    Candidate c;
-    c.config_id = rc.record.id;
-    c.config_name = rc.record.name;
-    c.provider_name = rc.record.provider;
-    c.model = rc.model;
-    c.provider = std::move(p);
-    c.request.model = rc.model;
-    c.request.messages = request.messages;
-    c.request.temperature = request.temperature;
-    c.request.max_tokens = request.max_tokens;
-    c.request.config_json = rc.effective_json;
-    c.request.options_json = request.options_json;
-    c.policy = rc.resilience;
-    c.secrets = rc.secrets;
-    candidates.push_back(std::move(c));
-  };
-  add_candidate(config, provider);
-  for (const auto& fallback : configs_.fallbacks_of(request.caller, config)) {
-    auto p = registry_.provider(fallback->record.provider);
-    if (!p || !check_max_tokens(request.max_tokens, p->description(), limits_)) continue;
-    add_candidate(*fallback, std::move(p));
-  }
+  // This config, then its fallbacks that take the request.
+  ProviderRequest base;
+  base.messages = request.messages;
+  base.temperature = request.temperature;
+  base.max_tokens = request.max_tokens;
+  base.options_json = request.options_json;
+  const std::vector<Candidate> candidates =
+      configs_.candidates(request.caller, config, provider, base, [&](const LoadedProvider& p) {
+        return static_cast<bool>(check_max_tokens(request.max_tokens, p.description(), limits_));
+      });
 
   CompletionResult result;
   ++in_flight_;

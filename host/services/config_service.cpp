@@ -455,6 +455,30 @@ std::vector<std::shared_ptr<const ResolvedConfig>> ConfigService::fallbacks_of(c
   return out;
 }
 
+std::vector<Candidate> ConfigService::candidates(const Caller& caller, const ResolvedConfig& primary,
+                                                std::shared_ptr<LoadedProvider> provider, const ProviderRequest& base,
+                                                const std::function<bool(const LoadedProvider&)>& accepts) {
+  std::vector<Candidate> out;
+  auto add = [&](const ResolvedConfig& rc, std::shared_ptr<LoadedProvider> p) {
+    Candidate c;
+    c.config_id = rc.record.id;
+    c.config_name = rc.record.name;
+    c.provider_name = rc.record.provider;
+    c.model = rc.model;
+    c.provider = std::move(p);
+    c.request = base;
+    c.request.model = rc.model;
+    c.request.config_json = rc.effective_json;
+    c.policy = rc.resilience;
+    c.secrets = rc.secrets;
+    out.push_back(std::move(c));
+  };
+  add(primary, std::move(provider));
+  for (const auto& fallback : fallbacks_of(caller, primary))
+    if (auto p = registry_.provider(fallback->record.provider); p && accepts(*p)) add(*fallback, std::move(p));
+  return out;
+}
+
 Result<std::shared_ptr<const ResolvedConfig>> ConfigService::resolve_by_name(const Caller& caller,
                                                                              const std::string& name) {
   auto missing = [&] {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -108,6 +109,13 @@ class ConfigService {
   // The configs `primary` falls back to, in order, resolved: those the caller
   // may use and that still exist.
   std::vector<std::shared_ptr<const ResolvedConfig>> fallbacks_of(const Caller& caller, const ResolvedConfig& primary);
+  // The calls that may answer a turn (host/services/resilience.h): `base` —
+  // messages, temperature, max_tokens, per-request options — sent to
+  // `primary` through `provider`, then to each fallback whose provider is
+  // loaded and `accepts` the request as it is.
+  std::vector<Candidate> candidates(const Caller& caller, const ResolvedConfig& primary,
+                                    std::shared_ptr<LoadedProvider> provider, const ProviderRequest& base,
+                                    const std::function<bool(const LoadedProvider&)>& accepts);
   Result<std::optional<std::int64_t>> preferred(const Caller& caller);
   Result<ConfigInfo> set_preferred(const Caller& caller, std::int64_t config_id);
   Result<Unit> clear_preferred(const Caller& caller);
