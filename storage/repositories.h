@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace switchboard::storage {
@@ -45,8 +46,12 @@ namespace messages {
 std::int64_t insert(Conn& c, const Message& message);  // returns the id
 std::optional<Message> find(Conn& c, std::int64_t id);
 std::vector<Message> list(Conn& c, std::int64_t session_id);  // oldest first
-// Saves the outcome of a reply: content, status, tokens, finish reason, error.
+// Saves the outcome of a reply: content, status, tokens, finish reason, error,
+// and the snapshot of the config that answered (a fallback, perhaps).
 bool finish(Conn& c, const Message& message);
+// A checkpoint of a reply still streaming: `more` is appended to its content
+// (only while it is "streaming"; a finished reply is left alone).
+bool append_content(Conn& c, std::int64_t id, std::string_view more);
 // Replies left "streaming" (by a crash) become "interrupted"; returns how many.
 std::int64_t mark_interrupted(Conn& c);
 }  // namespace messages

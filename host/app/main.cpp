@@ -7,17 +7,17 @@
 
 #include <Poco/AutoPtr.h>
 #include <Poco/ConsoleChannel.h>
-#include <Poco/FormattingChannel.h>
 #include <Poco/Logger.h>
-#include <Poco/PatternFormatter.h>
 #include <Poco/StringTokenizer.h>
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 
+#include <cstdint>
 #include <iostream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,6 +63,7 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
     value("body-timeout-ms", "MS", "a request body must arrive whole within this after its head (default 30000)");
     value("keep-alive-ms", "MS", "an idle kept-alive connection is closed after this (default 5000)");
     value("send-timeout-ms", "MS", "a write to a client that does not read fails after this (default 30000)");
+    value("worker-idle-ms", "MS", "a worker with nothing to do this long ends; one always stays (default 30000)");
     value("max-head-bytes", "BYTES", "largest request head; larger is answered 431 (default 16384)");
     value("max-body", "BYTES", "largest accepted request body (default 1048576)");
     value("sse-keepalive-ms", "MS", "send ': keep-alive' after this much silence in a stream (default 15000)");
@@ -102,42 +103,52 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
   int main(const std::vector<std::string>&) override {
     if (help_) return EXIT_OK;
     const auto& c = config();
-    Poco::AutoPtr<Poco::PatternFormatter> pattern(new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
-    Poco::AutoPtr<Poco::FormattingChannel> channel(new Poco::FormattingChannel(pattern, new Poco::ConsoleChannel));
-    Poco::Logger::root().setChannel(channel);
+    Poco::Logger::root().setChannel(switchboard::log::line_channel(new Poco::ConsoleChannel));
     Poco::Logger::setLevel("", Poco::Logger::parseLevel(c.getString("switchboard.log-level", "information")));
 
-    switchboard::HostOptions o;
-    o.port = static_cast<std::uint16_t>(c.getInt("switchboard.port", o.port));
-    o.bind = c.getString("switchboard.bind", o.bind);
-    o.db_path = c.getString("switchboard.db", o.db_path);
-    o.manifest_path = c.getString("switchboard.plugins", o.manifest_path);
-    o.plugin_dir = c.getString("switchboard.plugin-dir", o.plugin_dir);
-    o.max_threads = c.getInt("switchboard.max-threads", o.max_threads);
-    o.max_queued = c.getInt("switchboard.max-queued", o.max_queued);
-    o.max_connections = c.getInt("switchboard.max-connections", o.max_connections);
-    o.head_timeout_ms = c.getInt("switchboard.head-timeout-ms", o.head_timeout_ms);
-    o.body_timeout_ms = c.getInt("switchboard.body-timeout-ms", o.body_timeout_ms);
-    o.keep_alive_timeout_ms = c.getInt("switchboard.keep-alive-ms", o.keep_alive_timeout_ms);
-    o.send_timeout_ms = c.getInt("switchboard.send-timeout-ms", o.send_timeout_ms);
-    o.max_head_bytes = static_cast<std::size_t>(c.getInt("switchboard.max-head-bytes", static_cast<int>(o.max_head_bytes)));
-    o.max_body_bytes = static_cast<std::size_t>(c.getInt64("switchboard.max-body", static_cast<Poco::Int64>(o.max_body_bytes)));
-    o.sse_keepalive_ms = c.getInt("switchboard.sse-keepalive-ms", o.sse_keepalive_ms);
-    o.shutdown_grace_ms = c.getInt("switchboard.shutdown-grace-ms", o.shutdown_grace_ms);
-    o.admin_key_file = c.getString("switchboard.admin-key-file", o.admin_key_file);
-    o.secret_key_file = c.getString("switchboard.secret-key-file", o.secret_key_file);
-    o.allow_user_configs = c.has("switchboard.allow-user-configs");
-    for (const auto& name : Poco::StringTokenizer(c.getString("switchboard.allow-key-env", ""), ",",
-                                                  Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY))
-      o.allow_key_env.push_back(name);
-    o.max_tokens_cap = c.getInt64("switchboard.max-tokens-cap", o.max_tokens_cap);
-    o.max_reply_bytes = static_cast<std::size_t>(
-        c.getInt64("switchboard.max-reply-bytes", static_cast<Poco::Int64>(o.max_reply_bytes)));
-    if (c.has("switchboard.upstream-deny")) o.upstream_deny = split_list(c.getString("switchboard.upstream-deny"));
-    if (c.has("switchboard.upstream-allow")) o.upstream_allow = split_list(c.getString("switchboard.upstream-allow"));
-    o.ca_dir = c.getString("switchboard.ca-dir", o.ca_dir);
-
     try {
+      // Numbers are held to their ranges: a port of 99999 is refused, not wrapped to 34463.
+      auto number = [&](const char* name, std::int64_t fallback, std::int64_t min, std::int64_t max) {
+        const std::int64_t v = c.getInt64(std::string("switchboard.") + name, fallback);
+        if (v < min || v > max)
+          throw std::invalid_argument(std::string("--") + name + " must be " + std::to_string(min) + ".." +
+                                      std::to_string(max) + " (got " + std::to_string(v) + ")");
+        return v;
+      };
+      constexpr std::int64_t kDay = 24LL * 3600 * 1000;
+      switchboard::HostOptions o;
+      o.port = static_cast<std::uint16_t>(number("port", o.port, 0, 65535));
+      o.bind = c.getString("switchboard.bind", o.bind);
+      o.db_path = c.getString("switchboard.db", o.db_path);
+      o.manifest_path = c.getString("switchboard.plugins", o.manifest_path);
+      o.plugin_dir = c.getString("switchboard.plugin-dir", o.plugin_dir);
+      o.max_threads = static_cast<int>(number("max-threads", o.max_threads, 1, 100000));
+      o.max_queued = static_cast<int>(number("max-queued", o.max_queued, 0, 1000000));
+      o.max_connections = static_cast<int>(number("max-connections", o.max_connections, 1, 1000000));
+      o.head_timeout_ms = static_cast<int>(number("head-timeout-ms", o.head_timeout_ms, 1, kDay));
+      o.body_timeout_ms = static_cast<int>(number("body-timeout-ms", o.body_timeout_ms, 1, kDay));
+      o.keep_alive_timeout_ms = static_cast<int>(number("keep-alive-ms", o.keep_alive_timeout_ms, 1, kDay));
+      o.send_timeout_ms = static_cast<int>(number("send-timeout-ms", o.send_timeout_ms, 1, kDay));
+      o.worker_idle_ms = static_cast<int>(number("worker-idle-ms", o.worker_idle_ms, 100, kDay));
+      o.max_head_bytes = static_cast<std::size_t>(
+          number("max-head-bytes", static_cast<std::int64_t>(o.max_head_bytes), 1024, 1 << 24));
+      o.max_body_bytes = static_cast<std::size_t>(
+          number("max-body", static_cast<std::int64_t>(o.max_body_bytes), 1, 1LL << 30));
+      o.sse_keepalive_ms = static_cast<int>(number("sse-keepalive-ms", o.sse_keepalive_ms, 1, kDay));
+      o.shutdown_grace_ms = static_cast<int>(number("shutdown-grace-ms", o.shutdown_grace_ms, 0, kDay));
+      o.admin_key_file = c.getString("switchboard.admin-key-file", o.admin_key_file);
+      o.secret_key_file = c.getString("switchboard.secret-key-file", o.secret_key_file);
+      o.allow_user_configs = c.has("switchboard.allow-user-configs");
+      for (const auto& name : Poco::StringTokenizer(c.getString("switchboard.allow-key-env", ""), ",",
+                                                    Poco::StringTokenizer::TOK_TRIM | Poco::StringTokenizer::TOK_IGNORE_EMPTY))
+        o.allow_key_env.push_back(name);
+      o.max_tokens_cap = number("max-tokens-cap", o.max_tokens_cap, 1, 1000000000);
+      o.max_reply_bytes = static_cast<std::size_t>(
+          number("max-reply-bytes", static_cast<std::int64_t>(o.max_reply_bytes), 1, 1LL << 30));
+      if (c.has("switchboard.upstream-deny")) o.upstream_deny = split_list(c.getString("switchboard.upstream-deny"));
+      if (c.has("switchboard.upstream-allow")) o.upstream_allow = split_list(c.getString("switchboard.upstream-allow"));
+      o.ca_dir = c.getString("switchboard.ca-dir", o.ca_dir);
+
       switchboard::Host host(o);
       host.start();
       waitForTerminationRequest();

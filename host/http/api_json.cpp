@@ -4,10 +4,10 @@
 #include "host/http/api_json.h"
 
 #include "host/http/router.h"
+#include "host/json_depth.h"
 #include "host/log.h"
 
 #include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/URI.h>
 
 #include <cmath>
 #include <limits>
@@ -24,13 +24,23 @@ HttpError bad_field(const std::string& key, const std::string& message) {
 
 std::string dump(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }
 
-Json parse_object(const std::string& body, std::initializer_list<std::string_view> allowed) {
-  Json j;
+Json parse_json_body(std::string_view body) {
+  if (json_nests_deeper_than(body, kMaxJsonDepth))
+    throw HttpError{400, "invalid_json",
+                    "request body nests arrays and objects deeper than " + std::to_string(kMaxJsonDepth) +
+                        " levels, the limit"};
   try {
-    j = Json::parse(body);
+    return Json::parse(body);
   } catch (const Json::parse_error& e) {
     throw HttpError{400, "invalid_json", std::string("request body is not valid JSON: ") + e.what()};
+  } catch (const Json::exception& e) {
+    // out_of_range: a number beyond double (1e400).
+    throw HttpError{400, "invalid_json", std::string("request body holds a value out of range: ") + e.what()};
   }
+}
+
+Json parse_object(const std::string& body, std::initializer_list<std::string_view> allowed) {
+  Json j = parse_json_body(body);
   if (!j.is_object()) throw HttpError{400, "invalid_json", "request body must be a JSON object"};
   for (const auto& [key, value] : j.items()) {
     bool known = false;
@@ -43,12 +53,18 @@ Json parse_object(const std::string& body, std::initializer_list<std::string_vie
 std::optional<std::string> opt_string(const Json& o, const std::string& key) {
   if (!o.contains(key) || o[key].is_null()) return std::nullopt;
   if (!o[key].is_string()) throw bad_field(key, key + " must be a string");
-  return o[key].get<std::string>();
+  std::string value = o[key].get<std::string>();
+  // Stored whole but read back cut at the NUL: no field has a use for one.
+  if (value.find('\0') != std::string::npos) throw bad_field(key, key + " must not contain NUL characters");
+  return value;
 }
 
 std::optional<std::int64_t> opt_int(const Json& o, const std::string& key) {
   if (!o.contains(key) || o[key].is_null()) return std::nullopt;
   const Json& v = o[key];
+  // An unsigned value above INT64_MAX would wrap to a negative one.
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    throw bad_field(key, key + " is out of range");
   if (v.is_number_integer()) return v.get<std::int64_t>();
   // 2048.0 is an integer written as a float; 2048.5 is not.
   if (v.is_number_float()) {
@@ -57,6 +73,12 @@ std::optional<std::int64_t> opt_int(const Json& o, const std::string& key) {
       return static_cast<std::int64_t>(d);
   }
   throw bad_field(key, key + " must be an integer");
+}
+
+std::optional<std::int64_t> opt_id(const Json& o, const std::string& key) {
+  const auto id = opt_int(o, key);
+  if (id && *id <= 0) throw bad_field(key, key + " must be a positive integer");
+  return id;
 }
 
 std::optional<double> opt_number(const Json& o, const std::string& key) {
@@ -76,15 +98,100 @@ std::int64_t path_id(const std::string& segment, const std::string& what) {
   return id;
 }
 
-std::int64_t query_int(const std::string& query, const std::string& key, std::int64_t fallback) {
-  Poco::URI uri("/?" + query);
-  for (const auto& [k, v] : uri.getQueryParameters()) {
-    if (k != key) continue;
-    if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos)
-      throw HttpError{400, "invalid_" + key, key + " must be a non-negative integer"};
-    return std::stoll(v);
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// One name or value of a query string, %-escapes and '+' decoded; a malformed
+// escape is a 400, not a 500.
+std::string query_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] != '%') {
+      out += text[i];
+    } else {
+      const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+      const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+      if (hi < 0 || lo < 0) throw HttpError{400, "invalid_query", "the query string has a malformed %-escape"};
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
   }
-  return fallback;
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> query_param(std::string_view query, std::string_view key) {
+  std::optional<std::string> found;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    // Every pair is decoded, so a malformed escape anywhere is refused.
+    const std::string name = query_decode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? std::string() : query_decode(pair.substr(eq + 1));
+    if (name == key && !found) found = std::move(value);
+  }
+  return found;
+}
+
+std::int64_t query_int(const std::string& query, const std::string& key, std::int64_t fallback) {
+  const auto v = query_param(query, key);
+  if (!v) return fallback;
+  if (v->empty() || v->size() > 12 || v->find_first_not_of("0123456789") != std::string::npos)
+    throw HttpError{400, "invalid_" + key, key + " must be a non-negative integer"};
+  return std::stoll(*v);
+}
+
+TurnRequest turn_request(const std::string& body_text) {
+  const Json body = parse_object(body_text,
+                                 {"session_id", "user_message", "temperature", "max_tokens", "config_id", "options"});
+  TurnRequest r;
+  const auto session_id = opt_id(body, "session_id");
+  if (!session_id) throw HttpError{400, "invalid_session_id", "session_id is required"};
+  r.session_id = *session_id;
+  const auto message = opt_string(body, "user_message");
+  if (!message) throw HttpError{400, "invalid_user_message", "user_message is required"};
+  r.user_message = *message;
+  r.temperature = opt_number(body, "temperature").value_or(0.7);
+  r.max_tokens = opt_int(body, "max_tokens").value_or(2048);
+  r.config_id = opt_id(body, "config_id");
+  if (body.contains("options")) {
+    if (!body["options"].is_object()) throw HttpError{400, "invalid_options", "options must be a JSON object"};
+    r.options_json = dump(body["options"]);
+  }
+  return r;
+}
+
+ConfigInput config_input(const std::string& body_text) {
+  const Json body = parse_object(body_text, {"name", "provider", "model_name", "base_url", "api_key", "options"});
+  ConfigInput in;
+  in.name = opt_string(body, "name");
+  in.provider = opt_string(body, "provider");
+  in.model_name = opt_string(body, "model_name");
+  in.base_url = opt_string(body, "base_url");
+  if (body.contains("options")) {
+    if (!body["options"].is_object()) throw HttpError{400, "invalid_options", "options must be a JSON object"};
+    in.options_json = dump(body["options"]);
+  }
+  if (body.contains("api_key")) {
+    // null clears the key; a string sets it. It is never sent back.
+    if (!body["api_key"].is_null() && !body["api_key"].is_string())
+      throw HttpError{400, "invalid_api_key", "api_key must be a string or null"};
+    in.api_key = opt_string(body, "api_key");
+  }
+  return in;
 }
 
 const Caller& caller_of(const Exchange& ex) {
@@ -133,6 +240,10 @@ Json to_json(const ConfigInfo& c) {
           {"has_api_key", c.has_api_key},
           {"secret_fields", c.secret_fields},
           {"shared", c.shared},
+          {"breaker",
+           {{"state", breaker_state_name(c.breaker.state)},
+            {"consecutive_failures", c.breaker.consecutive_failures},
+            {"open_until_ms", c.breaker.state == BreakerState::Open ? Json(c.breaker.opens_until_ms) : Json(nullptr)}}},
           {"created_at_ms", c.created_at_ms},
           {"updated_at_ms", c.updated_at_ms}};
 }

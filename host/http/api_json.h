@@ -23,16 +23,31 @@ namespace switchboard::http {
 struct Exchange;
 using Json = nlohmann::json;
 
+// Every JSON body from a client goes through here: deeper than kMaxJsonDepth
+// (host/json_depth.h), not JSON, or a number beyond double is a 400
+// invalid_json, before anything recursive touches it.
+Json parse_json_body(std::string_view body);
 // Parses a request body that must be a JSON object with only `allowed` keys.
 Json parse_object(const std::string& body, std::initializer_list<std::string_view> allowed);
 
+// Typed fields; a wrong type, a NUL in a string or an integer outside int64
+// is a 400 naming the field.
 std::optional<std::string> opt_string(const Json& object, const std::string& key);
 std::optional<std::int64_t> opt_int(const Json& object, const std::string& key);
+std::optional<std::int64_t> opt_id(const Json& object, const std::string& key);  // > 0
 std::optional<double> opt_number(const Json& object, const std::string& key);
 // An id from a path segment: a positive integer, else 400 naming `what`.
 std::int64_t path_id(const std::string& segment, const std::string& what);
+// The first value of `key` in a query string, decoded; a malformed %-escape
+// anywhere in the query is a 400 invalid_query.
+std::optional<std::string> query_param(std::string_view query, std::string_view key);
 // An integer from the query string, e.g. limit=50; 400 naming `key` when malformed.
 std::int64_t query_int(const std::string& query, const std::string& key, std::int64_t fallback);
+
+// The native API's request bodies, read into service inputs (400 on anything
+// off). Pure functions of the body, so the fuzz target drives them directly.
+TurnRequest turn_request(const std::string& body);  // without the caller
+ConfigInput config_input(const std::string& body);
 // The authenticated caller of a non-public route.
 const Caller& caller_of(const Exchange& ex);
 

@@ -38,29 +38,6 @@ Json provider_report_json(const PluginReport& r) {
   return j;
 }
 
-ConfigInput config_input(const Json& body) {
-  ConfigInput in;
-  in.name = opt_string(body, "name");
-  in.provider = opt_string(body, "provider");
-  in.model_name = opt_string(body, "model_name");
-  in.base_url = opt_string(body, "base_url");
-  if (body.contains("options")) {
-    if (!body["options"].is_object())
-      throw HttpError{400, "invalid_options", "options must be a JSON object"};
-    in.options_json = body["options"].dump();
-  }
-  if (body.contains("api_key")) {
-    // null clears the key; a string sets it. It is never sent back.
-    if (body["api_key"].is_null())
-      in.api_key = std::optional<std::string>();
-    else if (body["api_key"].is_string())
-      in.api_key = body["api_key"].get<std::string>();
-    else
-      throw HttpError{400, "invalid_api_key", "api_key must be a string or null"};
-  }
-  return in;
-}
-
 }  // namespace
 
 void register_api_routes(Router& router, ApiContext& ctx) {
@@ -85,9 +62,7 @@ void register_api_routes(Router& router, ApiContext& ctx) {
     });
   });
   router.add("POST", "/api/configs", Access::User, [&ctx, limit](Exchange& ex) {
-    const Json body = parse_object(read_body(ex, limit, true),
-                                   {"name", "provider", "model_name", "base_url", "api_key", "options"});
-    reply(ex, ctx.configs.create(caller_of(ex), config_input(body)), 201, [](const ConfigInfo& c) { return to_json(c); });
+    reply(ex, ctx.configs.create(caller_of(ex), config_input(read_body(ex, limit, true))), 201, [](const ConfigInfo& c) { return to_json(c); });
   });
   // Before /api/configs/{id}, which would otherwise take "default" as an id.
   router.add("GET", "/api/configs/default", Access::User, [&ctx](Exchange& ex) {
@@ -99,9 +74,7 @@ void register_api_routes(Router& router, ApiContext& ctx) {
   });
   router.add("PUT", "/api/configs/{id}", Access::User, [&ctx, limit](Exchange& ex) {
     const std::int64_t id = path_id(ex.params[0], "config_id");
-    const Json body = parse_object(read_body(ex, limit, true),
-                                   {"name", "provider", "model_name", "base_url", "api_key", "options"});
-    reply(ex, ctx.configs.update(caller_of(ex), id, config_input(body)), 200, [](const ConfigInfo& c) { return to_json(c); });
+    reply(ex, ctx.configs.update(caller_of(ex), id, config_input(read_body(ex, limit, true))), 200, [](const ConfigInfo& c) { return to_json(c); });
   });
   router.add("DELETE", "/api/configs/{id}", Access::User, [&ctx](Exchange& ex) {
     const auto r = ctx.configs.remove(caller_of(ex), path_id(ex.params[0], "config_id"));
@@ -120,7 +93,7 @@ void register_api_routes(Router& router, ApiContext& ctx) {
     const Json body = parse_object(read_body(ex, limit, true), {"default_config_id"});
     if (!body.contains("default_config_id"))
       throw HttpError{400, "invalid_default_config_id", "default_config_id is required (an id, or null to clear)"};
-    const auto id = opt_int(body, "default_config_id");
+    const auto id = opt_id(body, "default_config_id");
     if (!id) {
       const auto r = ctx.configs.clear_preferred(caller);
       if (!r) return send_service_error(ex, r.error());
@@ -144,7 +117,7 @@ void register_api_routes(Router& router, ApiContext& ctx) {
     const Caller& caller = caller_of(ex);
     const std::string raw = read_body(ex, limit, true);
     const Json body = parse_object(raw.empty() ? "{}" : raw, {"title", "config_id"});
-    reply(ex, ctx.sessions.create(caller, opt_string(body, "title").value_or(""), opt_int(body, "config_id")),
+    reply(ex, ctx.sessions.create(caller, opt_string(body, "title").value_or(""), opt_id(body, "config_id")),
           201, [](const SessionInfo& s) { return to_json(s); });
   });
   router.add("GET", "/api/sessions/{id}", Access::User, [&ctx](Exchange& ex) {
@@ -156,7 +129,7 @@ void register_api_routes(Router& router, ApiContext& ctx) {
     const std::int64_t id = path_id(ex.params[0], "session_id");
     const Json body = parse_object(read_body(ex, limit, true), {"title", "config_id"});
     const auto title = opt_string(body, "title");
-    const auto config_id = opt_int(body, "config_id");
+    const auto config_id = opt_id(body, "config_id");
     if (!title && !config_id)
       throw HttpError{400, "invalid_body", "give a title, a config_id, or both"};
     // Validate both before changing either, so a bad field changes nothing.
@@ -187,9 +160,15 @@ void register_api_routes(Router& router, ApiContext& ctx) {
   });
 }
 
-void register_metrics_routes(Router& router) {
-  router.add("GET", "/metrics", Access::Admin, [](Exchange& ex) {
-    const std::string text = metrics::render_prometheus();
+void register_metrics_routes(Router& router, ConfigService& configs) {
+  router.add("GET", "/metrics", Access::Admin, [&configs](Exchange& ex) {
+    std::string text = metrics::render_prometheus();
+    // Each config's circuit breaker in this host: 0 closed, 1 open, 2 half open (one probe allowed).
+    text += "# HELP switchboard_config_breaker_state Circuit breaker of each LLM config: 0 closed, 1 open, 2 half open\n"
+            "# TYPE switchboard_config_breaker_state gauge\n";
+    for (const auto& [id, view] : configs.breakers().all())
+      text += "switchboard_config_breaker_state{config_id=\"" + std::to_string(id) + "\"} " +
+              std::to_string(static_cast<int>(view.state)) + "\n";
     ex.response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
     ex.response.setContentType("text/plain; version=0.0.4");
     ex.response.setContentLength(static_cast<std::streamsize>(text.size()));

@@ -16,23 +16,8 @@ namespace switchboard::http {
 namespace {
 
 TurnRequest parse_turn(Exchange& ex, std::size_t limit) {
-  const Json body = parse_object(read_body(ex, limit, true),
-                                 {"session_id", "user_message", "temperature", "max_tokens", "config_id", "options"});
-  TurnRequest r;
+  TurnRequest r = turn_request(read_body(ex, limit, true));
   r.caller = caller_of(ex);
-  const auto session_id = opt_int(body, "session_id");
-  if (!session_id) throw HttpError{400, "invalid_session_id", "session_id is required"};
-  r.session_id = *session_id;
-  const auto message = opt_string(body, "user_message");
-  if (!message) throw HttpError{400, "invalid_user_message", "user_message is required"};
-  r.user_message = *message;
-  r.temperature = opt_number(body, "temperature").value_or(0.7);
-  r.max_tokens = opt_int(body, "max_tokens").value_or(2048);
-  r.config_id = opt_int(body, "config_id");
-  if (body.contains("options")) {
-    if (!body["options"].is_object()) throw HttpError{400, "invalid_options", "options must be a JSON object"};
-    r.options_json = body["options"].dump();
-  }
   return r;
 }
 
@@ -54,7 +39,8 @@ class SseObserver final : public TurnObserver {
                     {"user_message_id", start.user_message_id},
                     {"message_id", start.assistant_message_id},
                     {"provider", start.provider},
-                    {"model", start.model}});
+                    {"model", start.model},
+                    {"config_id", start.config_id}});
   }
   bool on_event(const ProviderEvent& e) override {
     metrics::global().streamed_tokens.add();

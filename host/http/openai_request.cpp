@@ -5,8 +5,11 @@
 #include "host/http/openai_request.h"
 
 #include "host/http/api_json.h"
+#include "host/http/json_response.h"
 
 #include <nlohmann/json.hpp>
+
+#include <cstdint>
 
 namespace switchboard::http {
 
@@ -107,9 +110,9 @@ std::optional<OpenAiError> parse_message(const Json& m, ChatMessage& out) {
 std::optional<OpenAiError> parse_chat_request(const std::string& body, ParsedChatRequest& out) {
   Json j;
   try {
-    j = Json::parse(body);
-  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
-    return OpenAiError{400, "invalid_request_error", "invalid_json", std::string("body is not valid JSON: ") + e.what(), ""};
+    j = parse_json_body(body);  // bounded nesting; a bad number is a 400 too
+  } catch (const HttpError& e) {
+    return OpenAiError{400, "invalid_request_error", e.code, e.message, ""};
   }
   if (!j.is_object()) return OpenAiError{400, "invalid_request_error", "invalid_json", "body must be a JSON object", ""};
   if (!j.contains("model") || !j["model"].is_string()) return bad_request("model", "model must be a string naming an LLM config");
@@ -130,7 +133,8 @@ std::optional<OpenAiError> parse_chat_request(const std::string& body, ParsedCha
     }
     for (const char* key : {"max_completion_tokens", "max_tokens"}) {
       if (present(key)) {
-        if (!j[key].is_number_integer()) return bad_request(key, std::string(key) + " must be an integer");
+        if (!j[key].is_number_integer() || (j[key].is_number_unsigned() && j[key].get<std::uint64_t>() > INT64_MAX))
+          return bad_request(key, std::string(key) + " must be an integer within range");
         call.max_tokens = j[key].get<std::int64_t>();
         call.max_tokens_is_completion = std::string_view(key) == "max_completion_tokens";
         break;
@@ -198,9 +202,9 @@ std::optional<OpenAiError> parse_chat_request(const std::string& body, ParsedCha
 std::optional<OpenAiError> parse_embedding_request(const std::string& body, ParsedEmbeddingRequest& out) {
   Json j;
   try {
-    j = Json::parse(body);
-  } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number like 1e400
-    return OpenAiError{400, "invalid_request_error", "invalid_json", std::string("body is not valid JSON: ") + e.what(), ""};
+    j = parse_json_body(body);  // bounded nesting; a bad number is a 400 too
+  } catch (const HttpError& e) {
+    return OpenAiError{400, "invalid_request_error", e.code, e.message, ""};
   }
   if (!j.is_object()) return OpenAiError{400, "invalid_request_error", "invalid_json", "body must be a JSON object", ""};
   if (!j.contains("model") || !j["model"].is_string()) return bad_request("model", "model must be a string naming an LLM config");

@@ -84,8 +84,7 @@ void register_trust_routes(Router& router, ApiContext& ctx) {
   router.add("POST", "/api/keys", Access::User, [&ctx, limit](Exchange& ex) {
     const std::string raw = read_body(ex, limit, true);
     const Json body = parse_object(raw.empty() ? "{}" : raw, {"user_id", "name", "expires_at_ms"});
-    const auto user_id = opt_int(body, "user_id");
-    if (user_id && *user_id <= 0) throw HttpError{400, "invalid_user_id", "user_id must be a positive integer"};
+    const auto user_id = opt_id(body, "user_id");
     reply(ex,
           ctx.auth.create_key(caller_of(ex), user_id, opt_string(body, "name").value_or(""),
                               opt_int(body, "expires_at_ms")),

@@ -3,6 +3,8 @@
 // plugins.json parsing (strict) and loading of each listed plugin.
 #include "host/plugins/plugin_registry.h"
 
+#include "host/json_depth.h"
+
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -36,10 +38,12 @@ void reject_unknown(const Json& object, std::initializer_list<std::string_view> 
 }  // namespace
 
 Manifest Manifest::parse(std::string_view text) {
+  if (json_nests_deeper_than(text, kMaxJsonDepth))
+    throw ManifestError("plugins.json nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   Json root;
   try {
     root = Json::parse(text);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw ManifestError(std::string("plugins.json is not valid JSON: ") + e.what());
   }
   if (!root.is_object()) throw ManifestError("plugins.json: the top level must be an object");

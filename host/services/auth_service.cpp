@@ -4,6 +4,7 @@
 #include "host/services/auth_service.h"
 
 #include "host/services/crypto.h"
+#include "host/services/labels.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
@@ -260,6 +261,7 @@ Result<NewKey> AuthService::create_key(const Caller& actor, std::optional<std::i
   if (user_id && *user_id != actor.user_id && !actor.admin())
     return permission_denied("only admins make keys for other users; leave user_id out for a key of your own");
   if (name.size() > 100) return invalid("name", "name must be at most 100 characters");
+  if (auto ok = check_label("name", name); !ok) return ok.error();
   if (expires_at_ms && *expires_at_ms <= storage::now_ms())
     return invalid("expires_at_ms", "expires_at_ms must be in the future (epoch milliseconds)");
   const std::int64_t owner = user_id.value_or(actor.user_id);

@@ -9,9 +9,12 @@
 #include "host/plugins/plugin_registry.h"
 #include "host/services/config_service.h"
 #include "host/services/option_schema.h"
+#include "host/services/resilience.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace switchboard {
@@ -36,6 +39,58 @@ ErrorKind kind_of_upstream(const std::string& code) {
   if (code == "upstream_timeout") return ErrorKind::UpstreamTimeout;
   return ErrorKind::Upstream;
 }
+
+// Hands the reply's events to the observer and checkpoints its text while it
+// streams (ReplySink, before it, keeps the budget, the shutdown stop and the
+// reply to save), so that a crash keeps what the client saw:
+// the stored text is at most kCheckpointEvery behind what was sent, or
+// kCheckpointBytes (a quarter of what is stored, for long replies: a reply
+// of n bytes costs O(log n) appends plus one a second, not one per token).
+class TurnSink final : public ChatSink {
+ public:
+  TurnSink(TurnObserver& observer, storage::Database& db, std::int64_t message_id)
+      : observer_(observer), db_(db), message_id_(message_id), saved_at_(Clock::now()) {}
+  bool on_event(const ProviderEvent& event) override {
+    if (event.kind == ProviderEvent::Kind::Text) reply.append(event.text);
+    const bool more = observer_.on_event(event);
+    checkpoint();
+    return more;
+  }
+  bool alive() override {
+    checkpoint();
+    return observer_.alive();
+  }
+
+  std::string reply;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::size_t kCheckpointBytes = 256;
+  static constexpr Clock::duration kCheckpointEvery = std::chrono::seconds(1);
+
+  void checkpoint() {
+    const std::size_t unsaved = reply.size() - saved_;
+    if (unsaved == 0) return;
+    const auto now = Clock::now();
+    if (unsaved < std::max(kCheckpointBytes, saved_ / 4) && now - saved_at_ < kCheckpointEvery) return;
+    try {
+      db_.write([&](storage::Conn& conn) {
+        storage::messages::append_content(conn, message_id_, std::string_view(reply).substr(saved_));
+      });
+      saved_ = reply.size();
+    } catch (const std::exception& e) {
+      // The whole reply is still saved when it ends; a crash before then loses this piece.
+      log::chat().warning("checkpoint of reply " + std::to_string(message_id_) + " failed: " + e.what());
+    }
+    saved_at_ = now;
+  }
+
+  TurnObserver& observer_;
+  storage::Database& db_;
+  std::int64_t message_id_;
+  std::size_t saved_ = 0;
+  Clock::time_point saved_at_;
+};
 
 class InFlight {
  public:
@@ -117,12 +172,20 @@ Result<std::vector<ChatMessage>> ChatService::build_history(std::int64_t session
                                                             const std::string& user_message) {
   try {
     const auto stored = db_.read([&](storage::Conn& conn) { return storage::messages::list(conn, session_id); });
+    // Turns that got an answer, each once: a user message with its reply
+    // (whole, or the part kept when it was stopped, failed or cut by a crash).
+    // A user message whose reply has no text at all is left out with it, so
+    // the model never sees two user messages in a row.
     std::vector<ChatMessage> history;
     history.reserve(stored.size() + 1);
-    for (const auto& m : stored) {
-      // A reply that failed before its first word has nothing to say to the model.
-      if (m.role == "assistant" && m.content.empty()) continue;
+    for (std::size_t i = 0; i < stored.size(); ++i) {
+      const auto& m = stored[i];
+      if (m.role != "user") continue;
+      const bool answered = i + 1 < stored.size() && stored[i + 1].role == "assistant" && !stored[i + 1].content.empty();
+      if (!answered) continue;
       history.push_back({m.role, m.content});
+      history.push_back({stored[i + 1].role, stored[i + 1].content});
+      ++i;
     }
     history.push_back({"user", user_message});
     return history;
@@ -195,13 +258,18 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
       !ok)
     return ok.error();
 
-  ProviderRequest call;
-  call.model = resolved->model;
+  // The configs that may answer: this one, then its fallbacks that take this request as it is.
+  ProviderRequest base;
   // The native API documents its defaults (0.7, 2048): they are the client's values.
-  call.temperature = request.temperature;
-  call.max_tokens = request.max_tokens;
-  call.config_json = resolved->effective_json;
-  call.options_json = request.options_json.empty() ? "{}" : request.options_json;
+  base.temperature = request.temperature;
+  base.max_tokens = request.max_tokens;
+  base.options_json = request.options_json.empty() ? "{}" : request.options_json;
+  std::vector<Candidate> candidates =
+      configs_.candidates(request.caller, *resolved, provider, base, [&](const LoadedProvider& p) {
+        return check_max_tokens(request.max_tokens, p.description(), limits_) &&
+               check_options(p.description().config_schema_json, base.options_json, "options", p.description().name);
+      });
+  ProviderRequest& call = candidates.front().request;
 
   const auto lock = lock_for(request.session_id);
   std::lock_guard session_guard(lock->mutex);
@@ -241,13 +309,29 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
     return Error{ErrorKind::NotFound, "session_not_found",
                  "session " + std::to_string(request.session_id) + " was deleted", "session_id"};
 
-  observer.on_start({request.session_id, result.user.id, result.assistant.id, config.provider, call.model});
-
-  ReplySink sink(observer, limits_.max_reply_bytes, stopping_);
-  ChatOutcome outcome = provider->chat(call, sink);
+  for (auto& c : candidates) c.request.messages = call.messages;
+  storage::Message& reply = result.assistant;
+  TurnSink checkpointed(observer, db_, result.assistant.id);
+  ReplySink sink(checkpointed, limits_.max_reply_bytes, stopping_);
+  // The start event names the config that answers. Without fallbacks that
+  // is known now, and the client hears at once; with fallbacks, at the first
+  // byte, once retries and fallbacks are behind.
+  const Candidate* answering = &candidates.front();
+  bool announced = false;
+  auto on_answer = [&](std::size_t i) {
+    if (announced) return;
+    announced = true;
+    answering = &candidates[i];
+    reply.llm_provider = answering->provider_name;
+    reply.llm_model_name = answering->model;
+    reply.config_id = answering->config_id;
+    observer.on_start({request.session_id, result.user.id, result.assistant.id, answering->provider_name,
+                       answering->model, answering->config_id});
+  };
+  if (candidates.size() == 1) on_answer(0);
+  ChatOutcome outcome = call_resilient(candidates, sink, configs_.breakers(), on_answer, stopping_).outcome;
   sink.settle(outcome);
 
-  storage::Message& reply = result.assistant;
   reply.content = std::move(sink.reply.text);
   reply.prompt_tokens = outcome.prompt_tokens;
   reply.completion_tokens = outcome.completion_tokens;
@@ -270,10 +354,10 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
     case ChatStatus::Error:
       reply.status = kStatusError;
       reply.error_code = outcome.error_code;
-      reply.error_message = redact_secrets(outcome.error_message, resolved->secrets);
+      reply.error_message = redact_secrets(outcome.error_message, answering->secrets);
       result.error = Error{kind_of_upstream(outcome.error_code), outcome.error_code, reply.error_message, ""};
       log::chat().error("session " + std::to_string(request.session_id) + " message " +
-                        std::to_string(reply.id) + ": provider " + config.provider + " model " + call.model +
+                        std::to_string(reply.id) + ": provider " + answering->provider_name + " model " + answering->model +
                         " failed: " + outcome.error_code + ": " + reply.error_message);
       break;
   }

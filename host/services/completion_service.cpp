@@ -6,6 +6,7 @@
 #include "host/plugins/plugin_registry.h"
 #include "host/services/chat_service.h"
 #include "host/services/config_service.h"
+#include "host/services/resilience.h"
 
 #include <cmath>
 
@@ -15,7 +16,8 @@ CompletionService::CompletionService(const PluginRegistry& registry, ConfigServi
     : registry_(registry), configs_(configs) {}
 
 Result<CompletionResult> CompletionService::complete(const CompletionRequest& request, ChatSink& sink,
-                                                    const std::function<void()>& before_call) {
+                                                    const std::function<void()>& before_call,
+                                                    const std::function<void(const std::string&)>& on_answer) {
   if (refusing_.load())
     return Error{ErrorKind::ShuttingDown, "shutting_down", "the host is shutting down; retry shortly", ""};
   const ProviderRequest& asked = request.call;
@@ -44,22 +46,32 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
     if (auto ok = check_max_tokens(*asked.max_tokens, provider->description(), limits_); !ok) return ok.error();
   if (auto ok = check_capabilities(asked, provider->description(), config.record.provider); !ok) return ok.error();
 
-  ProviderRequest call = asked;
-  call.model = config.model;
-  call.config_json = config.effective_json;
+  // This config, then its fallbacks that take the request (its size and what it needs).
+  const std::vector<Candidate> candidates =
+      configs_.candidates(request.caller, config, provider, asked, [&](const LoadedProvider& p) {
+        const auto& d = p.description();
+        return (!asked.max_tokens || static_cast<bool>(check_max_tokens(*asked.max_tokens, d, limits_))) &&
+               static_cast<bool>(check_capabilities(asked, d, d.name));
+      });
 
   CompletionResult result;
-  result.provider = config.record.provider;
-  result.provider_model = call.model;
   ++in_flight_;
   if (before_call) before_call();
   const auto started = std::chrono::steady_clock::now();
   ReplySink reply(sink, limits_.max_reply_bytes, stopping_);
-  result.outcome = provider->chat(call, reply);
+  auto answered = [&](std::size_t i) {
+    result.provider = candidates[i].provider_name;
+    result.provider_model = candidates[i].model;
+    result.config_name = candidates[i].config_name;
+    if (on_answer) on_answer(candidates[i].config_name);
+  };
+  const ResilientOutcome called = call_resilient(candidates, reply, configs_.breakers(), answered, stopping_);
+  result.outcome = called.outcome;
   reply.settle(result.outcome);
   result.reply = std::move(reply.reply);
   result.provider_time = std::chrono::steady_clock::now() - started;
-  result.outcome.error_message = redact_secrets(std::move(result.outcome.error_message), config.secrets);
+  result.outcome.error_message =
+      redact_secrets(std::move(result.outcome.error_message), candidates[called.answered_by].secrets);
   if (result.outcome.status == ChatStatus::Cancelled && stopping_.load()) {
     result.outcome.status = ChatStatus::Error;
     result.outcome.error_code = "shutting_down";

@@ -34,6 +34,7 @@ struct CompletionResult {
   ReplyText reply;                    // the text and tool calls, whole
   std::string provider;
   std::string provider_model;         // the model the provider was asked for
+  std::string config_name;            // the config that answered: the one named, or a fallback
   std::chrono::nanoseconds provider_time{0};
 };
 
@@ -50,9 +51,12 @@ class CompletionService {
   // Deltas go to `sink`. A failure before the provider is called (unknown
   // model, bad input, provider not loaded) is an Error; a provider failure is
   // in the outcome.
-  // `before_call`, when set, runs just before the provider is called.
+  // `before_call`, when set, runs just before the provider is called;
+  // `on_answer` with the name of the config that answers (it may be a
+  // fallback), before its first delta reaches `sink`.
   Result<CompletionResult> complete(const CompletionRequest& request, ChatSink& sink,
-                                    const std::function<void()>& before_call = {});
+                                    const std::function<void()>& before_call = {},
+                                    const std::function<void(const std::string&)>& on_answer = {});
 
   // Embeddings through the config's provider; 400 unsupported_capability when
   // it declares no "embeddings", 502 when it fails.

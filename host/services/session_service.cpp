@@ -4,6 +4,7 @@
 #include "host/services/session_service.h"
 
 #include "host/services/chat_service.h"
+#include "host/services/labels.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
@@ -51,6 +52,7 @@ SessionInfo to_info(const storage::Session& s) {
 Result<Unit> validate_title(const std::string& title) {
   const auto length = utf8_length(title);
   if (!length) return invalid("title", "title must be valid UTF-8");
+  if (auto ok = check_label("title", title); !ok) return ok;
   if (*length > kMaxTitleChars)
     return invalid("title", "title must be at most " + std::to_string(kMaxTitleChars) + " characters");
   return Unit{};

@@ -6,6 +6,8 @@
 // ends with the last chunk's empty line, inside the input.
 #include "host/http/chunk_scanner.h"
 
+#include "fuzz_driver.h"
+
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -36,30 +38,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   return 0;
 }
 
-#ifndef SB_LIBFUZZER
-// Without libFuzzer (g++): a fixed number of deterministic inputs built from
-// the grammar's pieces, valid and not.
-#include <cstdio>
+namespace switchboard::fuzz {
 
-int main() {
-  std::uint64_t state = 0x2545f4914f6cdd1dULL;
-  auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
-  const char* alphabet[] = {"0", "1", "5", "a", "F", "10", "fff", "\r\n", "\r", "\n", ";", " ", "x=y",
-                            "hello", "{}", "0\r\n\r\n", "3\r\nabc\r\n", "zz", "-", "000000001"};
-  std::size_t runs = 0;
-  for (int i = 0; i < 20000; ++i) {
-    std::string input(1, static_cast<char>(next() & 0xff));
-    const int pieces = static_cast<int>(next() % 24);
-    for (int k = 0; k < pieces; ++k) input += alphabet[next() % (sizeof alphabet / sizeof *alphabet)];
-    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
-    ++runs;
-  }
-  std::printf("%zu inputs, no property broken\n", runs);
-  return 0;
+std::vector<std::string> seeds() { return {"\x03" "3\r\nabc\r\n0\r\n\r\n", "\x00" "0\r\n\r\n"}; }
+
+// The grammar's pieces, valid and not.
+std::vector<std::string> alphabet() {
+  return {"0", "1", "5", "a", "F", "10", "fff", "\r\n", "\r", "\n", ";", " ", "x=y",
+          "hello", "{}", "0\r\n\r\n", "3\r\nabc\r\n", "zz", "-", "000000001"};
 }
-#endif
+
+}  // namespace switchboard::fuzz

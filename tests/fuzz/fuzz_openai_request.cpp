@@ -5,6 +5,8 @@
 // escapes; parsing is deterministic; a parsed chat request has messages, each
 // tool message its call id, and never an interpreted field among its extras;
 // a refusal is a 4xx naming a code.
+#include "fuzz_driver.h"
+
 #include "host/http/openai_request.h"
 
 #include <cstdint>
@@ -55,56 +57,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   return 0;
 }
 
-#ifndef SB_LIBFUZZER
-// Without libFuzzer (g++): requests built from pieces of the grammar, mostly
-// well-formed JSON with fields of the wrong and right types.
-#include <cstdio>
+namespace switchboard::fuzz {
 
-int main() {
-  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
-  auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
+// Whole requests, valid and not, for both parsers (the first byte picks one).
+std::vector<std::string> seeds() {
+  return {
+      std::string("\x00") + R"({"model":"m","messages":[{"role":"user","content":"hi"}]})",
+      std::string("\x00") + R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},)"
+                             R"({"type":"image_url","image_url":{"url":"data:image/png;base64,AA","detail":"low"}}]}],)"
+                             R"("tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"auto","seed":1})",
+      std::string("\x00") + R"({"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"c",)"
+                             R"("type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool",)"
+                             R"("tool_call_id":"c","content":"x"}],"response_format":{"type":"json_schema","json_schema":{}}})",
+      std::string("\x00") + R"({"model":"m","messages":[{"role":"user","content":[{"type":"input_audio"}]}],"max_tokens":1e400})",
+      std::string("\x01") + R"({"model":"m","input":["a","b"],"encoding_format":"base64","dimensions":4})",
+      std::string("\x01") + R"({"model":"m","input":[[1,2]]})",
   };
-  const char* values[] = {"1", "-1", "0.5", "true", "null", "\"x\"", "\"\"", "[]", "{}", "[1]", "\"auto\"",
-                          "{\"type\":\"text\",\"text\":\"hi\"}",
-                          "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AA\"}}]",
-                          "[{\"type\":\"input_audio\"}]", "{\"type\":\"json_schema\",\"json_schema\":{}}",
-                          "[{\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]",
-                          "[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "\"\xff\xfe\"", "1e400"};
-  const char* keys[] = {"model", "messages", "stream", "stream_options", "temperature", "max_tokens",
-                        "max_completion_tokens", "n", "top_p", "stop", "tools", "tool_choice", "parallel_tool_calls",
-                        "response_format", "seed", "user", "input", "encoding_format", "dimensions"};
-  const char* message_keys[] = {"role", "content", "name", "tool_calls", "tool_call_id"};
-  const char* roles[] = {"\"user\"", "\"system\"", "\"assistant\"", "\"tool\"", "\"developer\"", "\"wizard\"", "1"};
-  auto value = [&] { return std::string(values[next() % (sizeof values / sizeof *values)]); };
-  std::size_t runs = 0;
-  for (int i = 0; i < 20000; ++i) {
-    std::string body = "{\"model\":\"m\"";
-    if (next() % 4 != 0) {
-      body += ",\"messages\":[";
-      const int n = static_cast<int>(next() % 4);
-      for (int m = 0; m < n; ++m) {
-        body += m ? ",{" : "{";
-        body += std::string("\"role\":") + roles[next() % (sizeof roles / sizeof *roles)];
-        const int fields = static_cast<int>(next() % 4);
-        for (int f = 0; f < fields; ++f)
-          body += std::string(",\"") + message_keys[1 + next() % 4] + "\":" + value();
-        body += "}";
-      }
-      body += "]";
-    }
-    const int fields = static_cast<int>(next() % 6);
-    for (int f = 0; f < fields; ++f) body += std::string(",\"") + keys[next() % (sizeof keys / sizeof *keys)] + "\":" + value();
-    body += "}";
-    if (next() % 10 == 0) body.resize(next() % (body.size() + 1));  // cut short
-    const std::string input = std::string(1, static_cast<char>(next() & 0xff)) + body;
-    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
-    ++runs;
-  }
-  std::printf("fuzz_openai_request: %zu inputs, no failure\n", runs);
-  return 0;
 }
-#endif
+
+std::vector<std::string> alphabet() {
+  return {"{", "}", "[", "]", ",", ":", "\"model\"", "\"messages\"", "\"role\"", "\"content\"", "\"user\"",
+          "\"tool\"", "\"assistant\"", "\"tool_calls\"", "\"tool_call_id\"", "\"tools\"", "\"function\"",
+          "\"name\"", "\"type\"", "\"text\"", "\"image_url\"", "\"url\"", "\"data:x;base64,AA\"",
+          "\"response_format\"", "\"json_schema\"", "\"stream\"", "\"stream_options\"", "\"include_usage\"",
+          "\"input\"", "\"encoding_format\"", "\"max_completion_tokens\"", "\"temperature\"", "\"seed\"", "null",
+          "true", "1", "-1", "0.5", "1e400", "18446744073709551615", "\"\\u0000\"", "\"\xff\""};
+}
+
+}  // namespace switchboard::fuzz

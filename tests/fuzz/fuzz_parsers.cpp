@@ -5,6 +5,7 @@
 // in two, so split-across-reads paths are fuzzed too. Properties checked: no
 // crash, the same events as an uncut feed, and no dispatched text that the
 // input did not contain.
+#include "fuzz_driver.h"
 #include "stream_parsers.h"
 
 #include <cstdint>
@@ -60,68 +61,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   return 0;
 }
 
-#ifndef SB_LIBFUZZER
-// Without libFuzzer (g++): replay the seeds, then a fixed number of
-// deterministic pseudo-random inputs built from their pieces. Files or
-// directories given as arguments (a libFuzzer corpus, a crash-* file) are
-// replayed instead, so a clang finding reproduces in a g++ build.
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+namespace switchboard::fuzz {
 
-namespace {
-
-int replay(const std::filesystem::path& path) {
-  if (std::filesystem::is_directory(path)) {
-    int n = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(path))
-      if (entry.is_regular_file()) n += replay(entry.path());
-    return n;
-  }
-  std::ifstream in(path, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-  return 1;
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc > 1) {
-    int runs = 0;
-    for (int i = 1; i < argc; ++i) runs += replay(argv[i]);
-    std::printf("%d inputs replayed, no property broken\n", runs);
-    return 0;
-  }
-  const std::vector<std::string> seeds = {
+std::vector<std::string> seeds() {
+  return {
       "\x05" "data: {\"a\":1}\n\ndata: [DONE]\n\n",
       "\x09" ": c\r\ndata: x\r\ndata: y\r\n\r\n",
       "\x02" "{\"message\":{\"content\":\"\xe4\xbd\xa0\"}}\n{\"done\":true}",
       "\x03" "data:\n\n\n\ndata",
       "\x07" "\r\r\n\n:\n\xe5\xa5",
   };
-  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
-  auto next = [&] {
-    state ^= state << 13;
-    state ^= state >> 7;
-    state ^= state << 17;
-    return state;
-  };
-  std::size_t runs = 0;
-  for (const auto& s : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
-    ++runs;
-  }
-  const char* alphabet[] = {"data:", " ", "\n", "\r\n", ":", "{", "}", "\"", "[DONE]", "\xe4", "\xbd", "\xa0", "x", "event: e\n"};
-  for (int i = 0; i < 20000; ++i) {
-    std::string input(1, static_cast<char>(next() & 0xff));
-    const int pieces = static_cast<int>(next() % 24);
-    for (int k = 0; k < pieces; ++k) input += alphabet[next() % (sizeof alphabet / sizeof *alphabet)];
-    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
-    ++runs;
-  }
-  std::printf("%zu inputs, no property broken\n", runs);
-  return 0;
 }
-#endif
+
+std::vector<std::string> alphabet() {
+  return {"data:", " ", "\n", "\r\n", ":", "{", "}", "\"", "[DONE]", "\xe4", "\xbd", "\xa0", "x", "event: e\n"};
+}
+
+}  // namespace switchboard::fuzz
