@@ -104,6 +104,10 @@ const std::vector<std::vector<const char*>> kMigrations = {
         "ALTER TABLE llm_configs ADD COLUMN secret_options TEXT NULL",
         "ALTER TABLE llm_configs ADD COLUMN secret_origin TEXT NOT NULL DEFAULT ''",
     },
+    // 3: a session's system prompt, sent first in every turn's history.
+    {
+        "ALTER TABLE sessions ADD COLUMN system_prompt TEXT NOT NULL DEFAULT ''",
+    },
 };
 
 void register_sqlite_once() {

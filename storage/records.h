@@ -32,6 +32,7 @@ struct LlmConfig {
 struct Session {
   std::int64_t id = 0;
   std::string title;
+  std::string system_prompt;  // "" : none
   std::int64_t config_id = 0;
   std::string owner;
   std::int64_t created_at_ms = 0;

@@ -25,7 +25,8 @@ constexpr const char* kConfigColumns =
     "c.id, c.name, c.provider, c.model_name, c.base_url, c.api_key, c.options_json, c.created_at, c.updated_at, "
     "c.secret_options, c.secret_origin, c.owner_user_id";
 constexpr std::size_t kConfigColumnCount = 12;
-constexpr const char* kSessionColumns = "s.id, s.title, s.config_id, s.owner, s.created_at, s.updated_at";
+constexpr const char* kSessionColumns =
+    "s.id, s.title, s.config_id, s.owner, s.created_at, s.updated_at, s.system_prompt";
 constexpr const char* kMessageColumns =
     "id, session_id, role, content, status, llm_provider, llm_model_name, config_id, prompt_tokens, "
     "completion_tokens, finish_reason, error_code, error_message, created_at";
@@ -64,8 +65,9 @@ Session session_at(const RecordSet& rs, std::size_t row) {
   s.owner = str_at(rs, 3, row);
   s.created_at_ms = int_at(rs, 4, row);
   s.updated_at_ms = int_at(rs, 5, row);
-  if (!rs.isNull(6, row)) s.config = config_at(rs, row, 6);
-  static_assert(kConfigColumnCount == 12, "session_at reads the config columns after the session's six");
+  s.system_prompt = str_at(rs, 6, row);
+  if (!rs.isNull(7, row)) s.config = config_at(rs, row, 7);
+  static_assert(kConfigColumnCount == 12, "session_at reads the config columns after the session's seven");
   return s;
 }
 
@@ -273,6 +275,14 @@ bool rename(Conn& c, std::int64_t id, const std::string& title) {
   Poco::Int64 key = id;
   Statement st(c.session());
   st << c.sql("UPDATE sessions SET title = ? WHERE id = ?"), use(t), use(key);
+  return st.execute() > 0;
+}
+
+bool set_system_prompt(Conn& c, std::int64_t id, const std::string& prompt) {
+  std::string p = prompt;
+  Poco::Int64 key = id;
+  Statement st(c.session());
+  st << c.sql("UPDATE sessions SET system_prompt = ? WHERE id = ?"), use(p), use(key);
   return st.execute() > 0;
 }
 

@@ -38,6 +38,7 @@ std::vector<Session> list(Conn& c, const std::string& owner, std::int64_t limit,
 std::int64_t count(Conn& c, const std::string& owner);
 bool rename(Conn& c, std::int64_t id, const std::string& title);
 bool set_config(Conn& c, std::int64_t id, std::int64_t config_id);
+bool set_system_prompt(Conn& c, std::int64_t id, const std::string& prompt);
 bool touch(Conn& c, std::int64_t id, std::int64_t at_ms);
 bool remove(Conn& c, std::int64_t id);  // its messages go with it
 }  // namespace sessions

@@ -251,6 +251,7 @@ Json to_json(const ConfigInfo& c) {
 Json to_json(const SessionInfo& s) {
   return {{"id", s.id},
           {"title", s.title},
+          {"system_prompt", s.system_prompt},
           {"config_id", s.config_id},
           {"config", to_json(s.config)},
           {"created_at_ms", s.created_at_ms},

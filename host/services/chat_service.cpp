@@ -171,13 +171,19 @@ std::shared_ptr<ChatService::SessionLock> ChatService::lock_for(std::int64_t ses
 Result<std::vector<ChatMessage>> ChatService::build_history(std::int64_t session_id,
                                                             const std::string& user_message) {
   try {
-    const auto stored = db_.read([&](storage::Conn& conn) { return storage::messages::list(conn, session_id); });
+    std::string system_prompt;
+    const auto stored = db_.read([&](storage::Conn& conn) {
+      if (const auto session = storage::sessions::find(conn, session_id)) system_prompt = session->system_prompt;
+      return storage::messages::list(conn, session_id);
+    });
     // Turns that got an answer, each once: a user message with its reply
     // (whole, or the part kept when it was stopped, failed or cut by a crash).
     // A user message whose reply has no text at all is left out with it, so
     // the model never sees two user messages in a row.
     std::vector<ChatMessage> history;
-    history.reserve(stored.size() + 1);
+    history.reserve(stored.size() + 2);
+    // The session's system prompt comes first in every turn.
+    if (!system_prompt.empty()) history.push_back({"system", system_prompt});
     for (std::size_t i = 0; i < stored.size(); ++i) {
       const auto& m = stored[i];
       if (m.role != "user") continue;

@@ -41,6 +41,7 @@ SessionInfo to_info(const storage::Session& s) {
   SessionInfo info;
   info.id = s.id;
   info.title = s.title;
+  info.system_prompt = s.system_prompt;
   info.owner = s.owner;
   info.config_id = s.config_id;
   if (s.config) info.config = to_info(*s.config);
@@ -118,6 +119,26 @@ Result<SessionInfo> SessionService::rename(const Caller& caller, std::int64_t id
     return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
       if (!owned(conn, caller.owner(), id)) return session_not_found(id);
       storage::sessions::rename(conn, id, title);
+      return to_info(*storage::sessions::find(conn, id));
+    });
+  });
+}
+
+Result<Unit> validate_system_prompt(const std::string& prompt) {
+  const auto length = utf8_length(prompt);
+  if (!length) return invalid("system_prompt", "system_prompt must be valid UTF-8");
+  if (*length > kMaxSystemPromptChars)
+    return invalid("system_prompt", "system_prompt must be at most " + std::to_string(kMaxSystemPromptChars) +
+                                         " characters (got " + std::to_string(*length) + ")");
+  return Unit{};
+}
+
+Result<SessionInfo> SessionService::set_system_prompt(const Caller& caller, std::int64_t id, const std::string& prompt) {
+  if (auto ok = validate_system_prompt(prompt); !ok) return ok.error();
+  return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
+    return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
+      if (!owned(conn, caller.owner(), id)) return session_not_found(id);
+      storage::sessions::set_system_prompt(conn, id, prompt);
       return to_info(*storage::sessions::find(conn, id));
     });
   });

@@ -21,6 +21,7 @@ class Database;
 struct SessionInfo {
   std::int64_t id = 0;
   std::string title;
+  std::string system_prompt;  // "" : none
   std::string owner;
   std::int64_t config_id = 0;
   ConfigInfo config;  // the bound config, as an object
@@ -47,6 +48,8 @@ class SessionService {
   Result<SessionInfo> get(const Caller& caller, std::int64_t id);
   Result<SessionInfo> rename(const Caller& caller, std::int64_t id, const std::string& title);
   Result<SessionInfo> switch_config(const Caller& caller, std::int64_t id, std::int64_t config_id);
+  // Sent first in every turn's history; "" removes it. At most kMaxSystemPromptChars.
+  Result<SessionInfo> set_system_prompt(const Caller& caller, std::int64_t id, const std::string& prompt);
   // Deletes the session and its messages.
   Result<Unit> remove(const Caller& caller, std::int64_t id);
   Result<std::vector<storage::Message>> messages(const Caller& caller, std::int64_t id);
@@ -58,5 +61,7 @@ class SessionService {
 
 SessionInfo to_info(const storage::Session& session);
 Result<Unit> validate_title(const std::string& title);
+inline constexpr std::size_t kMaxSystemPromptChars = 20000;
+Result<Unit> validate_system_prompt(const std::string& prompt);
 
 }  // namespace switchboard

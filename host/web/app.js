@@ -192,7 +192,10 @@ function configLabel(c) {
 function renderHeader() {
   const s = state.session;
   $('session-title').textContent = s ? s.title : 'No chat selected';
-  for (const id of ['rename-session', 'delete-session', 'make-default', 'config-select']) $(id).disabled = !s;
+  // The system prompt as text, never as HTML.
+  $('session-system').textContent = s?.system_prompt ? `System: ${s.system_prompt}` : '';
+  $('session-system').hidden = !s?.system_prompt;
+  for (const id of ['rename-session', 'system-prompt', 'delete-session', 'make-default', 'config-select']) $(id).disabled = !s;
   const select = $('config-select');
   select.replaceChildren(...state.configs.map((c) => {
     const option = el('option', null, configLabel(c));
@@ -417,6 +420,15 @@ function wire() {
       state.session = await api('PATCH', `/api/sessions/${state.session.id}`, { title });
       renderHeader();
       await loadSessions();
+    } catch (e) { complain(e); }
+  });
+  $('system-prompt').addEventListener('click', async () => {
+    if (!state.session) return;
+    const prompt = window.prompt('System prompt, sent first in every turn (empty: none)', state.session.system_prompt ?? '');
+    if (prompt === null) return;
+    try {
+      state.session = await api('PATCH', `/api/sessions/${state.session.id}`, { system_prompt: prompt });
+      renderHeader();
     } catch (e) { complain(e); }
   });
   $('delete-session').addEventListener('click', async () => {

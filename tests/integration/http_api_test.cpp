@@ -271,3 +271,47 @@ TEST_F(SmallBodyLimit, ABodyOverTheLimitIs413) {
 
 }  // namespace
 }  // namespace switchboard::testing
+
+namespace switchboard::testing {
+namespace {
+
+TEST_F(HttpApi, ASessionsSystemPromptIsSentFirstInEveryTurnAndCanBeChangedOrRemoved) {
+  ASSERT_EQ(post("/api/configs", R"({"name": "inspect", "provider": "mock", "model_name": "mock-inspect"})").status, 201);
+  const HttpReply s = post("/api/sessions", R"({"title": "with a persona"})");
+  ASSERT_EQ(s.status, 201) << s.body;
+  const std::string id = std::to_string(nlohmann::json::parse(s.body)["id"].get<std::int64_t>());
+  EXPECT_EQ(nlohmann::json::parse(s.body)["system_prompt"], "");
+
+  HttpReply r = http(host_->port(), "PATCH", "/api/sessions/" + id, R"({"system_prompt": "You are a pirate."})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["system_prompt"], "You are a pirate.");
+  EXPECT_EQ(nlohmann::json::parse(get("/api/sessions/" + id).body)["system_prompt"], "You are a pirate.");
+
+  auto seen_messages = [&](const std::string& text) {
+    const HttpReply turn = post("/api/chat", R"({"session_id": )" + id + R"(, "config_id": 2, "user_message": ")" + text + R"("})");
+    EXPECT_EQ(turn.status, 200) << turn.body;
+    const auto reply = nlohmann::json::parse(turn.body)["assistant_message"]["content"].get<std::string>();
+    return nlohmann::json::parse(reply)["messages"];
+  };
+  nlohmann::json seen = seen_messages("ahoy");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], nlohmann::json({{"role", "system"}, {"content", "You are a pirate."}}));
+  seen = seen_messages("again");
+  ASSERT_EQ(seen.size(), 4u) << "the prompt once, then the stored turn once, then the new message";
+  EXPECT_EQ(seen[0]["role"], "system");
+  EXPECT_EQ(seen[1]["content"], "ahoy");
+
+  r = http(host_->port(), "PATCH", "/api/sessions/" + id, R"({"system_prompt": 7})");
+  EXPECT_EQ(r.status, 400);
+  r = http(host_->port(), "PATCH", "/api/sessions/" + id, nlohmann::json{{"system_prompt", std::string(20001, 'x')}}.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "invalid_system_prompt");
+
+  r = http(host_->port(), "PATCH", "/api/sessions/" + id, R"({"system_prompt": ""})");
+  ASSERT_EQ(r.status, 200);
+  seen = seen_messages("bye");
+  EXPECT_EQ(seen[0]["role"], "user") << "an empty prompt sends nothing";
+}
+
+}  // namespace
+}  // namespace switchboard::testing
