@@ -25,11 +25,7 @@ struct ChatService::SessionLock {
 
 namespace {
 
-constexpr const char* kStatusComplete = "complete";
-constexpr const char* kStatusStreaming = "streaming";
-constexpr const char* kStatusCancelled = "cancelled";
-constexpr const char* kStatusError = "error";
-constexpr const char* kStatusInterrupted = "interrupted";
+using storage::MessageStatus;
 
 Error storage_failure(const std::exception& e) {
   return {ErrorKind::Internal, "storage_error", std::string("storage failure: ") + e.what(), ""};
@@ -42,10 +38,12 @@ ErrorKind kind_of_upstream(const std::string& code) {
 
 // Hands the reply's events to the observer and checkpoints its text while it
 // streams (ReplySink, before it, keeps the budget, the shutdown stop and the
-// reply to save), so that a crash keeps what the client saw:
-// the stored text is at most kCheckpointEvery behind what was sent, or
-// kCheckpointBytes (a quarter of what is stored, for long replies: a reply
-// of n bytes costs O(log n) appends plus one a second, not one per token).
+// reply to save), so that a crash keeps what the client saw: the stored text
+// is at most kCheckpointEvery behind what was sent (plus the time a write
+// waits for the database: half a second leaves room for it within the
+// promised second), or kCheckpointBytes (a quarter of what is stored, for
+// long replies: a reply of n bytes costs O(log n) appends plus two a second,
+// not one per token).
 class TurnSink final : public ChatSink {
  public:
   TurnSink(TurnObserver& observer, storage::Database& db, std::int64_t message_id)
@@ -66,7 +64,7 @@ class TurnSink final : public ChatSink {
  private:
   using Clock = std::chrono::steady_clock;
   static constexpr std::size_t kCheckpointBytes = 256;
-  static constexpr Clock::duration kCheckpointEvery = std::chrono::seconds(1);
+  static constexpr Clock::duration kCheckpointEvery = std::chrono::milliseconds(500);
 
   void checkpoint() {
     const std::size_t unsaved = reply.size() - saved_;
@@ -289,14 +287,14 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   result.user.session_id = request.session_id;
   result.user.role = "user";
   result.user.content = request.user_message;
-  result.user.status = kStatusComplete;
+  result.user.status = MessageStatus::Complete;
   result.user.llm_provider = config.provider;
   result.user.llm_model_name = call.model;
   result.user.config_id = config.id;
   result.assistant = result.user;
   result.assistant.role = "assistant";
   result.assistant.content.clear();
-  result.assistant.status = kStatusStreaming;
+  result.assistant.status = MessageStatus::Streaming;
   try {
     db_.write([&](storage::Conn& conn) {
       // The session may have been deleted while we waited for its lock.
@@ -343,22 +341,22 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   reply.completion_tokens = outcome.completion_tokens;
   switch (outcome.status) {
     case ChatStatus::Complete:
-      reply.status = kStatusComplete;
+      reply.status = MessageStatus::Complete;
       reply.finish_reason = outcome.finish_reason;
       break;
     case ChatStatus::Cancelled:
       if (stopping_.load()) {
-        reply.status = kStatusInterrupted;
+        reply.status = MessageStatus::Interrupted;
         reply.error_code = "shutting_down";
         reply.error_message = "the host shut down during the reply";
         result.error = Error{ErrorKind::ShuttingDown, reply.error_code, reply.error_message, ""};
       } else {
-        reply.status = kStatusCancelled;
+        reply.status = MessageStatus::Cancelled;
         reply.finish_reason = "cancelled";
       }
       break;
     case ChatStatus::Error:
-      reply.status = kStatusError;
+      reply.status = MessageStatus::Error;
       reply.error_code = outcome.error_code;
       reply.error_message = redact_secrets(outcome.error_message, answering->secrets);
       result.error = Error{kind_of_upstream(outcome.error_code), outcome.error_code, reply.error_message, ""};
