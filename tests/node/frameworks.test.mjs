@@ -1,15 +1,17 @@
 // File: tests/node/frameworks.test.mjs
 //
 // The agent frameworks people build on — the Vercel AI SDK
-// (@ai-sdk/openai-compatible) and LangChain JS (@langchain/openai) — run the
+// (@ai-sdk/openai-compatible, and @ai-sdk/openai's .chat()) and LangChain JS
+// (@langchain/openai) — run the
 // same code twice: straight to the fake OpenAI upstream, and through
 // Switchboard. A full tool loop (AI SDK stopWhen, LangChain bindTools),
-// streamed and not, structured output with a JSON schema, and embeddings
-// must come out the same.
+// streamed and not, structured output with a JSON schema, an image part and
+// embeddings must come out the same.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { embedMany, generateText, jsonSchema, Output, stepCountIs, streamText, tool } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { createOpenAI } from '@ai-sdk/openai';
 import { ChatOpenAI, OpenAIEmbeddings } from '@langchain/openai';
 import { HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { startHost } from './host.mjs';
@@ -91,10 +93,47 @@ describe('Vercel AI SDK (@ai-sdk/openai-compatible), direct and through Switchbo
     assert.equal(fake.requests.at(-1).body.response_format.type, 'json_schema');
   });
 
+  test('an image part', async () => {
+    const result = await same(async (t) => (await generateText({ model: provider(t).chatModel('gpt-fake'),
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'What is this?' },
+        { type: 'image', image: new URL('data:image/png;base64,iVBORw0KGgo='), mediaType: 'image/png' }] }] })).text);
+    assert.equal(result, 'I see 1 image(s)');
+  });
+
   test('embeddings', async () => {
     const result = await same(async (t) =>
       (await embedMany({ model: provider(t).textEmbeddingModel('gpt-fake'), values: ['one', 'two words'] })).embeddings);
     assert.equal(result.length, 2);
+  });
+});
+
+describe('Vercel AI SDK (@ai-sdk/openai .chat()), direct and through Switchboard', () => {
+  const chat = ({ url, key }) => createOpenAI({ baseURL: url, apiKey: key }).chat('gpt-fake');
+  const weather = tool({
+    description: 'The weather in a city',
+    inputSchema: jsonSchema(weatherSchema),
+    execute: async ({ city }) => `18 C in ${city}`,
+  });
+
+  for (const streamed of [false, true]) {
+    test(`a tool loop with stopWhen, ${streamed ? 'streamed' : 'whole'}`, async () => {
+      const result = await same(async (t) => {
+        const options = { model: chat(t), prompt: 'Paris', tools: { get_weather: weather }, stopWhen: stepCountIs(3) };
+        if (!streamed) {
+          const r = await generateText(options);
+          return { text: r.text, steps: r.steps.length };
+        }
+        const s = streamText(options);
+        return { text: await s.text, steps: (await s.steps).length };
+      });
+      assert.deepEqual(result, { text: 'The answer is 18 C in Paris', steps: 2 });
+    });
+  }
+
+  test('structured output with a JSON schema', async () => {
+    const result = await same(async (t) => (await generateText({ model: chat(t), prompt: 'rainy Bergen',
+      output: Output.object({ schema: jsonSchema(answerSchema) }) })).output);
+    assert.deepEqual(result, { city: 'rainy Bergen', words: 2 });
   });
 });
 
@@ -128,6 +167,13 @@ describe('LangChain JS (@langchain/openai), direct and through Switchboard', () 
     const result = await same(async (t) =>
       chat(t).withStructuredOutput(answerSchema, { method: 'jsonSchema', strict: true }).invoke('rainy Bergen'));
     assert.deepEqual(result, { city: 'rainy Bergen', words: 2 });
+  });
+
+  test('an image part', async () => {
+    const result = await same(async (t) => (await chat(t).invoke([new HumanMessage({ content: [
+      { type: 'text', text: 'What is this?' },
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] })])).content);
+    assert.equal(result, 'I see 1 image(s)');
   });
 
   test('embeddings', async () => {
