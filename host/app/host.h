@@ -15,6 +15,7 @@
 namespace switchboard {
 
 class PluginRegistry;
+struct ReloadSummary;
 
 struct HostOptions {
   std::string bind = "127.0.0.1";
@@ -22,6 +23,15 @@ struct HostOptions {
   std::string db_path = "switchboard.db";
   std::string manifest_path = "plugins.json";
   std::string plugin_dir;                     // "": manifest's plugin_dir, else <exe dir>/plugins
+  // plugins.json is optional; every library in plugin_dir exporting
+  // sb_provider_entry loads. The directory is watched (inotify) and rescanned
+  // every plugin_rescan_ms (0: never) as a fallback: within 2 s of a library's
+  // last write (write, then rename into place) it is live.
+  bool watch_plugins = true;
+  int plugin_rescan_ms = 2000;
+  // SIGHUP reloads plugins (and plugins.json). The caller has blocked SIGHUP
+  // in every thread before constructing the host (main() does).
+  bool reload_on_sighup = false;
   // Connections cost a worker thread only while a whole request is being
   // served or a stream is open: reading request heads and bodies and waiting
   // on idle kept-alive connections happen on one epoll thread (see
@@ -107,6 +117,8 @@ class Host {
   std::uint16_t port() const;
   const HostOptions& options() const;
   const PluginRegistry& registry() const;
+  // Reloads plugins.json and the plugin directory now (as POST /api/providers/reload).
+  ReloadSummary reload_plugins();
   // Every route with its authorization decision (for the tests that walk them).
   std::vector<std::tuple<std::string, std::string, std::string>> routes() const;
   // Where the admin key and the master key are, after defaults were applied.
