@@ -132,7 +132,13 @@ void PluginWatcher::run() {
         for (ssize_t at = 0; at < got;) {
           const auto* e = reinterpret_cast<const inotify_event*>(buffer + at);
           at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
-          if ((e->mask & IN_Q_OVERFLOW) != 0) pending = true;
+          if ((e->mask & IN_Q_OVERFLOW) != 0) {
+            // Events were lost: what is being written is unknown, so only
+            // the rescan's rule (a size and time that held still) is left.
+            pending = true;
+            std::lock_guard guard(mutex_);
+            writing_.clear();
+          }
           if ((e->mask & kLost) != 0 && e->wd == watch_) {
             watch_ = -1;
             pending = true;
@@ -183,12 +189,6 @@ void PluginWatcher::run() {
         if (before == seen_.end() || before->second != seen[name]) unsettled.insert(name);
       }
       seen_ = std::move(seen);
-      {
-        // A name inotify saw written, then still for a whole period: its writer is gone.
-        std::lock_guard guard(mutex_);
-        for (auto it = writing_.begin(); it != writing_.end();)
-          it = seen_.count(*it) != 0 && unsettled.count(*it) == 0 ? writing_.erase(it) : std::next(it);
-      }
       reload(ReloadTrigger::Rescan, std::move(unsettled));
     }
   }

@@ -34,7 +34,16 @@ TEST_F(HostWithBadPlugins, ListsLoadedAndFailedProvidersWithReasons) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "application/json");
   const Json providers = Json::parse(r.body)["providers"];
-  ASSERT_EQ(providers.size(), 3u);
+  // The three entries of plugins.json, in its order, then the other libraries
+  // of the plugin directory, found by discovery.
+  ASSERT_EQ(providers.size(), 5u) << r.body;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(providers[i]["source"], "plugins.json");
+  EXPECT_EQ(providers[3]["name"], "ollama");
+  EXPECT_EQ(providers[4]["name"], "openai_compatible");
+  for (int i = 3; i < 5; ++i) {
+    EXPECT_EQ(providers[i]["source"], "discovered");
+    EXPECT_TRUE(providers[i]["loaded"].get<bool>());
+  }
 
   EXPECT_EQ(providers[0]["name"], "mock");
   EXPECT_TRUE(providers[0]["loaded"].get<bool>());
