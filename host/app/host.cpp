@@ -57,7 +57,11 @@ std::filesystem::path resolve_plugin_dir(const HostOptions& options, const Manif
   }
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::filesystem::path("plugins") : exe.parent_path() / "plugins";
+  if (ec) return "plugins";
+  const auto beside = exe.parent_path() / "plugins";
+  // An installed host (cmake --install): bin/switchboard, lib/switchboard/plugins.
+  const auto installed = (exe.parent_path() / SB_INSTALLED_PLUGIN_DIR).lexically_normal();
+  return !std::filesystem::exists(beside, ec) && std::filesystem::exists(installed, ec) ? installed : beside;
 }
 
 std::string beside_database(const HostOptions& o, const char* name) {
