@@ -27,9 +27,8 @@ Json provider_report_json(const PluginReport& r) {
     j["abi"] = std::to_string(r.provider->abi_major()) + "." + std::to_string(r.provider->abi_minor());
     j["default_config"] = Json::parse(d.default_config_json);
     j["config_schema"] = Json::parse(d.config_schema_json);
-  } else {
-    j["error"] = r.error;
   }
+  if (!r.error.empty()) j["error"] = r.error;
   return j;
 }
 

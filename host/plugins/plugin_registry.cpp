@@ -189,6 +189,7 @@ struct PluginRegistry::Library {
   Wanted wanted;
   FileId id;
   std::string dir_reason;                    // why its directory is not trusted ("": it is)
+  bool serving_previous = false;             // error is about a new file; provider is the last good one
   std::shared_ptr<LoadedProvider> provider;  // null when it failed
   std::string error;
 };
@@ -324,6 +325,15 @@ ReloadSummary PluginRegistry::reload(ReloadTrigger trigger, const std::set<std::
                        "\" but plugins.json names it \"" + want.listed_name + "\"";
           lib->provider.reset();
         }
+        // A broken build over a good one: the good one goes on serving (it is
+        // a private copy, untouched by the write) until a good file or a
+        // removal replaces it. Refusals for trust are not load failures: a
+        // directory others may write to serves nothing.
+        if (!lib->provider && known != libraries_.end() && known->second->provider) {
+          lib->provider = known->second->provider;
+          lib->serving_previous = true;
+          lib->error += "; still serving version " + lib->provider->description().version + " loaded before";
+        }
       }
       ::close(fd);
     }
@@ -349,15 +359,18 @@ ReloadSummary PluginRegistry::reload(ReloadTrigger trigger, const std::set<std::
       r.name = lib->wanted.listed ? lib->wanted.listed_name
                                   : (lib->provider ? lib->provider->description().name : std::string());
       r.error = lib->error;
+      bool serves = lib->provider && (lib->error.empty() || lib->serving_previous);
       if (lib->provider && !lib->wanted.listed) {
         const auto& files = claims[r.name];
         if (reserved.count(r.name) != 0) {
           r.error = "plugins.json decides the plugin \"" + r.name + "\"; " + r.file + " is not loaded";
+          serves = false;
         } else if (files.size() > 1) {
           std::string all;
           for (const auto& f : files) all += (all.empty() ? "" : " and ") + f;
           r.error = "both " + all + " call themselves \"" + r.name +
                     "\"; neither is loaded (remove one, or name one in plugins.json)";
+          serves = false;
         }
       }
       if (!r.error.empty() && fresh.count(r.file) != 0) {
@@ -365,7 +378,7 @@ ReloadSummary PluginRegistry::reload(ReloadTrigger trigger, const std::set<std::
         counters.plugin_refused.add();
         log::plugins().error("plugin " + r.file + " not loaded: " + r.error);
       }
-      if (lib->provider && r.error.empty()) {
+      if (serves) {
         r.loaded = true;
         r.provider = lib->provider;
         snapshot->by_name[r.name] = lib->provider;

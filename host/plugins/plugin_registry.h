@@ -54,7 +54,9 @@ struct PluginReport {
   std::string file;
   bool loaded = false;
   bool listed = false;                        // named in plugins.json (else discovered)
-  std::string error;                          // why it failed, when !loaded
+  // Why it failed, when !loaded; when loaded, why the file's newer content
+  // was refused while the version loaded before goes on serving.
+  std::string error;
   std::shared_ptr<LoadedProvider> provider;   // when loaded
 };
 

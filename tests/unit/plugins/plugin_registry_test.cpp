@@ -444,6 +444,35 @@ TEST(PluginRegistry, EachBrokenKindDroppedInIsRefusedWithItsReasonAndChangesNoth
   EXPECT_EQ(registry->provider("versioned"), good);
 }
 
+TEST(PluginRegistry, ABrokenBuildOverAGoodOneLeavesTheGoodOneServingUntilAGoodFileComes) {
+  const PluginDir dir;
+  const fs::path lib = dir.drop(versioned(1), "libversioned.so");
+  auto registry = discovering(dir);
+  const auto good = registry->provider("versioned");
+  ASSERT_NE(good, nullptr);
+
+  dir.drop(test_plugin("bad_major"), "libversioned.so");
+  const ReloadSummary broken = registry->reload(ReloadTrigger::Watch);
+  EXPECT_FALSE(broken.changed());
+  ASSERT_EQ(broken.refused.size(), 1u);
+  EXPECT_NE(broken.refused[0].second.find("major versions differ; rebuild"), std::string::npos);
+  EXPECT_NE(broken.refused[0].second.find("still serving version 1.0.0 loaded before"), std::string::npos)
+      << broken.refused[0].second;
+  EXPECT_EQ(registry->provider("versioned"), good);
+  const auto reports = registry->reports();
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_TRUE(reports[0].loaded);
+  EXPECT_FALSE(reports[0].error.empty());
+  EXPECT_TRUE(registry->reload(ReloadTrigger::Rescan).refused.empty());  // said once
+
+  dir.drop(versioned(2), "libversioned.so");
+  EXPECT_EQ(registry->reload(ReloadTrigger::Watch).replaced, std::vector<std::string>{"versioned"});
+  EXPECT_EQ(registry->provider("versioned")->description().version, "2.0.0");
+  EXPECT_TRUE(registry->reports()[0].error.empty());
+  fs::remove(lib);
+  EXPECT_EQ(registry->reload(ReloadTrigger::Watch).removed, std::vector<std::string>{"versioned"});
+}
+
 TEST(PluginRegistry, RefusesAFileOrDirectoryOthersMayWriteTo) {
   const PluginDir dir;
   const fs::path lib = dir.drop(versioned(1), "libversioned.so");
