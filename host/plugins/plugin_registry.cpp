@@ -82,14 +82,6 @@ struct FileId {
   }
 };
 
-// A library file the registry is asked to consider.
-struct Wanted {
-  bool listed = false;
-  std::string listed_name;
-  std::string settings_json = "{}";
-  std::size_t order = 0;  // listed: position in plugins.json
-};
-
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -184,6 +176,13 @@ Manifest Manifest::load_optional(const std::filesystem::path& file) {
 
 // --- the registry --------------------------------------------------------------------
 
+struct PluginRegistry::Wanted {
+  bool listed = false;
+  std::string listed_name;  // "" for a listed entry: enabled: false
+  std::string settings_json = "{}";
+  std::size_t order = 0;    // listed: position in plugins.json
+};
+
 struct PluginRegistry::Library {
   std::string file;
   Wanted wanted;
@@ -229,9 +228,7 @@ void PluginRegistry::publish(std::shared_ptr<const Snapshot> next) {
 ReloadSummary PluginRegistry::reload(ReloadTrigger trigger, const std::set<std::string>& busy) {
   std::lock_guard reloading(reload_mutex_);
   ReloadSummary summary;
-  auto& counters = metrics::global();
-  counters.plugin_reloads.add();
-
+  metrics::global().plugin_reloads.add();
   if ((trigger == ReloadTrigger::Request || trigger == ReloadTrigger::Signal) && !source_.manifest_path.empty()) {
     try {
       manifest_ = Manifest::load_optional(source_.manifest_path);
@@ -241,115 +238,141 @@ ReloadSummary PluginRegistry::reload(ReloadTrigger trigger, const std::set<std::
     }
   }
 
-  // 1. Which files: plugins.json's entries, then every other library of the directory.
   // Normal, without a trailing separator, so that it compares with parent_path().
   const std::filesystem::path dir = (source_.plugin_dir / "x").lexically_normal().parent_path();
-  std::map<std::string, Wanted> wanted;
   std::set<std::string> reserved;  // names plugins.json decides, enabled or not
+  const auto wanted = wanted_files(dir, reserved);
+  const std::string dir_reason = directory_reason(dir);
+
+  std::map<std::string, std::shared_ptr<Library>> next;
+  std::set<std::string> fresh;  // files loaded (or refused) by this reload
+  for (const auto& [file, want] : wanted) {
+    if (want.listed && want.listed_name.empty()) continue;  // enabled: false
+    const std::filesystem::path path(file);
+    const bool in_dir = path.parent_path() == dir;
+    const auto known_it = libraries_.find(file);
+    const std::shared_ptr<Library> known = known_it == libraries_.end() ? nullptr : known_it->second;
+    if (in_dir && busy.count(path.filename().string()) != 0) {
+      if (known) next[file] = known;  // as it was until the write ends
+      continue;
+    }
+    auto lib = look_at(file, want, known, in_dir ? dir_reason : directory_reason(path.parent_path()));
+    if (!lib) continue;
+    if (lib != known) fresh.insert(file);
+    next[file] = std::move(lib);
+  }
+
+  auto snapshot = name_libraries(next, reserved, fresh, summary);
+  record_changes(*current(), *snapshot, trigger, summary);
+  libraries_ = std::move(next);
+  publish(std::move(snapshot));
+  if (summary.changed()) generation_.fetch_add(1, std::memory_order_acq_rel);
+  return summary;
+}
+
+// plugins.json's entries, then every other library of the directory.
+std::map<std::string, PluginRegistry::Wanted> PluginRegistry::wanted_files(const std::filesystem::path& dir,
+                                                                           std::set<std::string>& reserved) const {
+  std::map<std::string, Wanted> wanted;
   std::size_t order = 0;
   for (const auto& entry : manifest_.plugins) {
     const std::filesystem::path library(entry.library);
     const std::string file = (library.is_absolute() ? library : dir / library).lexically_normal().string();
     reserved.insert(entry.name);
-    if (!entry.enabled) {
-      wanted.erase(file);
-      wanted[file].listed = true;  // claimed, so not discovered
-      wanted[file].listed_name = "";
-      continue;
-    }
     Wanted w;
     w.listed = true;
-    w.listed_name = entry.name;
-    w.settings_json = entry.settings_json;
-    w.order = order++;
+    if (entry.enabled) {  // disabled: claimed (so not discovered), with no name
+      w.listed_name = entry.name;
+      w.settings_json = entry.settings_json;
+      w.order = order++;
+    }
     wanted[file] = w;
   }
   if (source_.discover) {
     std::error_code ec;
     for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
-      if (!is_candidate_name(name)) continue;
       std::error_code type_ec;
-      if (!std::filesystem::is_regular_file(it->path(), type_ec)) continue;
+      if (!is_candidate_name(name) || !std::filesystem::is_regular_file(it->path(), type_ec)) continue;
       wanted.try_emplace((dir / name).lexically_normal().string(), Wanted{});
     }
   }
-  const std::string dir_reason = directory_reason(dir);
+  return wanted;
+}
 
-  // 2. Load what is new or changed; keep what is not.
-  std::map<std::string, std::shared_ptr<Library>> next;
-  std::set<std::string> fresh;  // files loaded (or refused) by this reload
-  for (const auto& [file, want] : wanted) {
-    if (want.listed && want.listed_name.empty()) continue;  // enabled: false
-    const auto known = libraries_.find(file);
-    const std::filesystem::path path(file);
-    const bool in_dir = path.parent_path() == dir;
-    if (in_dir && busy.count(path.filename().string()) != 0) {
-      if (known != libraries_.end()) next[file] = known->second;  // as it was until the write ends
-      continue;
-    }
-    auto lib = std::make_shared<Library>();
-    lib->file = file;
-    lib->wanted = want;
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st {};
-    if (fd < 0 || ::fstat(fd, &st) != 0) {
-      if (fd >= 0) ::close(fd);
-      if (!want.listed) continue;  // gone between the listing and now
-      lib->id.missing = true;
-      lib->error = errno == ENOENT ? "plugin file not found: " + file
-                                   : "cannot open plugin " + file + ": " + std::strerror(errno);
-    } else {
-      lib->id = FileId::of(st);
-    }
-    // The directory's verdict may change while the file's does not.
-    lib->dir_reason = in_dir ? dir_reason : directory_reason(path.parent_path());
-    if (known != libraries_.end() && known->second->id == lib->id && known->second->dir_reason == lib->dir_reason &&
-        known->second->wanted.listed == want.listed && known->second->wanted.listed_name == want.listed_name &&
-        known->second->wanted.settings_json == want.settings_json) {
-      if (fd >= 0) ::close(fd);
-      next[file] = known->second;
-      next[file]->wanted.order = want.order;
-      continue;
-    }
-    if (fd >= 0) {
-      std::string reason = lib->dir_reason;
-      if (reason.empty() && !S_ISREG(st.st_mode)) reason = "plugin " + file + " is not a regular file";
-      if (reason.empty()) reason = untrusted_reason("plugin file " + file, st.st_mode, st.st_uid);
-      if (!reason.empty()) {
-        lib->error = reason;
-      } else {
-        lib->provider = LoadedProvider::load_copy(fd, path, lib->error, source_.host_settings_json, want.settings_json);
-        if (lib->provider && want.listed && lib->provider->description().name != want.listed_name) {
-          lib->error = "plugin " + file + " calls itself \"" + lib->provider->description().name +
-                       "\" but plugins.json names it \"" + want.listed_name + "\"";
-          lib->provider.reset();
-        }
-        // A broken build over a good one: the good one goes on serving (it is
-        // a private copy, untouched by the write) until a good file or a
-        // removal replaces it. Refusals for trust are not load failures: a
-        // directory others may write to serves nothing.
-        if (!lib->provider && known != libraries_.end() && known->second->provider) {
-          lib->provider = known->second->provider;
-          lib->serving_previous = true;
-          lib->error += "; still serving version " + lib->provider->description().version + " loaded before";
-        }
-      }
-      ::close(fd);
-    }
-    fresh.insert(file);
-    next[file] = std::move(lib);
+// The library `file` now: `known` itself when nothing changed, else a new
+// one, loaded or refused; nullptr when a discovered file is gone.
+std::shared_ptr<PluginRegistry::Library> PluginRegistry::look_at(const std::string& file, const Wanted& want,
+                                                                  const std::shared_ptr<Library>& known,
+                                                                  const std::string& dir_reason) const {
+  auto lib = std::make_shared<Library>();
+  lib->file = file;
+  lib->wanted = want;
+  lib->dir_reason = dir_reason;  // the directory's verdict may change while the file's does not
+  // O_NONBLOCK: a FIFO named like a library must not hang the reload.
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    if (!want.listed) return nullptr;  // gone between the listing and now
+    lib->id.missing = true;
+    lib->error = error == ENOENT ? "plugin file not found: " + file
+                                 : "cannot open plugin " + file + ": " + std::strerror(error);
+  } else {
+    lib->id = FileId::of(st);
   }
+  const bool same_entry = known && known->wanted.listed == want.listed &&
+                          known->wanted.listed_name == want.listed_name &&
+                          known->wanted.settings_json == want.settings_json;
+  if (same_entry && known->id == lib->id && known->dir_reason == lib->dir_reason) {
+    if (fd >= 0) ::close(fd);
+    known->wanted.order = want.order;
+    return known;
+  }
+  if (fd < 0) return lib;
 
-  // 3. Names: plugins.json's entries own theirs; a name two discovered
-  //    libraries claim goes to neither.
+  std::string reason = lib->dir_reason;
+  if (reason.empty() && !S_ISREG(st.st_mode)) reason = "plugin " + file + " is not a regular file";
+  if (reason.empty()) reason = untrusted_reason("plugin file " + file, st.st_mode, st.st_uid);
+  if (!reason.empty()) {
+    // Refusals for trust are not load failures: whatever was loaded from
+    // here before stops serving too.
+    lib->error = reason;
+    ::close(fd);
+    return lib;
+  }
+  lib->provider = LoadedProvider::load_copy(fd, file, lib->error, source_.host_settings_json, want.settings_json);
+  ::close(fd);
+  if (lib->provider && want.listed && lib->provider->description().name != want.listed_name) {
+    lib->error = "plugin " + file + " calls itself \"" + lib->provider->description().name +
+                 "\" but plugins.json names it \"" + want.listed_name + "\"";
+    lib->provider.reset();
+  }
+  // A broken build over a good one of the same entry: the good one goes on
+  // serving (it is a private copy, untouched by the write) until a good file
+  // or a removal replaces it.
+  if (!lib->provider && same_entry && known->provider) {
+    lib->provider = known->provider;
+    lib->serving_previous = true;
+    lib->error += "; still serving version " + lib->provider->description().version + " loaded before";
+  }
+  return lib;
+}
+
+// The reports and the names served: plugins.json's entries own their names;
+// a name two discovered libraries claim goes to neither. Refusals new in this
+// reload (`fresh`) are logged, counted and summed up.
+std::shared_ptr<const PluginRegistry::Snapshot> PluginRegistry::name_libraries(
+    const std::map<std::string, std::shared_ptr<Library>>& libraries, const std::set<std::string>& reserved,
+    const std::set<std::string>& fresh, ReloadSummary& summary) const {
   std::map<std::string, std::vector<std::string>> claims;  // discovered name → files
-  for (const auto& [file, lib] : next)
+  for (const auto& [file, lib] : libraries)
     if (lib->provider && !lib->wanted.listed) claims[lib->provider->description().name].push_back(file);
 
   auto snapshot = std::make_shared<Snapshot>();
   std::vector<std::shared_ptr<Library>> listed, discovered;
-  for (const auto& [file, lib] : next) (lib->wanted.listed ? listed : discovered).push_back(lib);
+  for (const auto& [file, lib] : libraries) (lib->wanted.listed ? listed : discovered).push_back(lib);
   std::sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) { return a->wanted.order < b->wanted.order; });
   for (const auto* group : {&listed, &discovered}) {
     for (const auto& lib : *group) {
@@ -375,7 +398,7 @@ ReloadSummary PluginRegistry::reload(ReloadTrigger trigger, const std::set<std::
       }
       if (!r.error.empty() && fresh.count(r.file) != 0) {
         summary.refused.emplace_back(r.file, r.error);
-        counters.plugin_refused.add();
+        metrics::global().plugin_refused.add();
         log::plugins().error("plugin " + r.file + " not loaded: " + r.error);
       }
       if (serves) {
@@ -386,35 +409,35 @@ ReloadSummary PluginRegistry::reload(ReloadTrigger trigger, const std::set<std::
       snapshot->reports.push_back(std::move(r));
     }
   }
+  return snapshot;
+}
 
-  // 4. What changed, by name.
-  const auto before = current();
-  for (const auto& [name, provider] : snapshot->by_name) {
-    const auto old = before->by_name.find(name);
-    if (old == before->by_name.end()) {
+// What changed, by name: logged, counted and summed up.
+void PluginRegistry::record_changes(const Snapshot& before, const Snapshot& after, ReloadTrigger trigger,
+                                    ReloadSummary& summary) {
+  auto& counters = metrics::global();
+  const std::string why = std::string(" (") + trigger_name(trigger) + ")";
+  for (const auto& [name, provider] : after.by_name) {
+    const auto old = before.by_name.find(name);
+    if (old == before.by_name.end()) {
       summary.added.push_back(name);
       counters.plugin_added.add();
       log::plugins().information("plugin " + name + " " + provider->description().version + " loaded from " +
-                                 provider->file().string() + " (" + trigger_name(trigger) + ")");
+                                 provider->file().string() + why);
     } else if (old->second != provider) {
       summary.replaced.push_back(name);
       counters.plugin_replaced.add();
       log::plugins().information("plugin " + name + " replaced: " + old->second->description().version + " → " +
                                  provider->description().version + " from " + provider->file().string() +
-                                 "; turns already running finish on the old one (" + trigger_name(trigger) + ")");
+                                 "; turns already running finish on the old one" + why);
     }
   }
-  for (const auto& [name, provider] : before->by_name) {
-    if (snapshot->by_name.count(name) != 0) continue;
+  for (const auto& [name, provider] : before.by_name) {
+    if (after.by_name.count(name) != 0) continue;
     summary.removed.push_back(name);
     counters.plugin_removed.add();
-    log::plugins().information("plugin " + name + " removed; turns already running finish on it (" +
-                               trigger_name(trigger) + ")");
+    log::plugins().information("plugin " + name + " removed; turns already running finish on it" + why);
   }
-  libraries_ = std::move(next);
-  publish(std::move(snapshot));
-  if (summary.changed()) generation_.fetch_add(1, std::memory_order_acq_rel);
-  return summary;
 }
 
 std::shared_ptr<LoadedProvider> PluginRegistry::provider(std::string_view name) const {

@@ -118,9 +118,19 @@ class PluginRegistry {
   const PluginSource& source() const { return source_; }
 
  private:
+  struct Wanted;    // a file to consider, and what plugins.json says of it
   struct Library;   // one library file and what loading it gave
   struct Snapshot;  // what readers see, swapped whole
 
+  // The steps of reload(), in order.
+  std::map<std::string, Wanted> wanted_files(const std::filesystem::path& dir, std::set<std::string>& reserved) const;
+  std::shared_ptr<Library> look_at(const std::string& file, const Wanted& want, const std::shared_ptr<Library>& known,
+                                   const std::string& dir_reason) const;
+  std::shared_ptr<const Snapshot> name_libraries(const std::map<std::string, std::shared_ptr<Library>>& libraries,
+                                                 const std::set<std::string>& reserved,
+                                                 const std::set<std::string>& fresh, ReloadSummary& summary) const;
+  static void record_changes(const Snapshot& before, const Snapshot& after, ReloadTrigger trigger,
+                             ReloadSummary& summary);
   void publish(std::shared_ptr<const Snapshot> next);
   std::shared_ptr<const Snapshot> current() const;
 

@@ -473,6 +473,39 @@ TEST(PluginRegistry, ABrokenBuildOverAGoodOneLeavesTheGoodOneServingUntilAGoodFi
   EXPECT_EQ(registry->reload(ReloadTrigger::Watch).removed, std::vector<std::string>{"versioned"});
 }
 
+TEST(PluginRegistry, ReadsPluginsJsonAgainOnRequestOrSignalAndKeepsTheLastGoodOne) {
+  const PluginDir dir;
+  dir.drop(versioned(1), "libversioned.so");
+  const fs::path manifest = dir.path() / "plugins.json";
+  auto write = [&](const std::string& text) { std::ofstream(manifest, std::ios::trunc) << text; };
+  write(R"({"plugins": [{"name": "versioned", "library": "libversioned.so"}]})");
+  PluginSource source;
+  source.plugin_dir = dir.path();
+  source.manifest_path = manifest;
+  PluginRegistry registry(source, Manifest::load(manifest));
+  EXPECT_EQ(registry.reload(ReloadTrigger::Start).added, std::vector<std::string>{"versioned"});
+  ASSERT_TRUE(registry.reports()[0].listed);
+
+  // Renamed in plugins.json: the library's own name no longer matches, and the
+  // version loaded under the old entry does not serve under the new name.
+  write(R"({"plugins": [{"name": "renamed", "library": "libversioned.so"}]})");
+  const ReloadSummary renamed = registry.reload(ReloadTrigger::Request);
+  EXPECT_EQ(renamed.removed, std::vector<std::string>{"versioned"});
+  EXPECT_EQ(registry.provider("renamed"), nullptr);
+  ASSERT_EQ(renamed.refused.size(), 1u);
+  EXPECT_NE(renamed.refused[0].second.find("calls itself \"versioned\" but plugins.json names it \"renamed\""),
+            std::string::npos) << renamed.refused[0].second;
+
+  write("{ not json");
+  const ReloadSummary broken = registry.reload(ReloadTrigger::Request);
+  EXPECT_NE(broken.manifest_error.find("not valid JSON"), std::string::npos) << broken.manifest_error;
+  EXPECT_FALSE(broken.changed());
+
+  write(R"({"plugins": [{"name": "versioned", "library": "libversioned.so"}]})");
+  EXPECT_FALSE(registry.reload(ReloadTrigger::Watch).changed());  // the watcher does not read plugins.json
+  EXPECT_EQ(registry.reload(ReloadTrigger::Signal).added, std::vector<std::string>{"versioned"});
+}
+
 TEST(PluginRegistry, RefusesAFileOrDirectoryOthersMayWriteTo) {
   const PluginDir dir;
   const fs::path lib = dir.drop(versioned(1), "libversioned.so");
