@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -31,7 +32,7 @@ constexpr std::uint32_t kSettled = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM 
 constexpr std::uint32_t kWriting = IN_CREATE | IN_MODIFY;
 constexpr std::uint32_t kLost = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_UNMOUNT;
 
-// Quiet time after the last event before reloading: one reload for a burst.
+// How long a burst of events may gather before the reload: one reload for a burst.
 constexpr auto kDebounce = std::chrono::milliseconds(50);
 
 bool is_candidate(const std::string& name) {
@@ -105,93 +106,96 @@ void PluginWatcher::run() {
   const std::filesystem::path dir = registry_.source().plugin_dir;
   const auto period = std::chrono::milliseconds(options_.rescan_ms > 0 ? options_.rescan_ms : 3600 * 1000);
   auto next_rescan = Clock::now() + period;
-  bool pending = false;
-  alignas(inotify_event) char buffer[16 * 1024];
+  constexpr auto kNever = Clock::time_point::max();
+  auto reload_at = kNever;  // a finished write was seen: reload then
 
   for (;;) {
     if (inotify_fd_ >= 0 && watch_ < 0) {
       watch_ = ::inotify_add_watch(inotify_fd_, dir.c_str(), kSettled | kWriting | kLost | IN_ONLYDIR);
-      if (watch_ >= 0) pending = true;  // (again) watched: whatever happened meanwhile is looked at
+      // (Again) watched: whatever happened meanwhile is looked at.
+      if (watch_ >= 0 && reload_at == kNever) reload_at = Clock::now();
     }
+    const auto wake_at = std::min(reload_at, next_rescan);
+    const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - Clock::now()).count();
     pollfd fds[3] = {{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}, {signal_fd_, POLLIN, 0}};
-    const auto now = Clock::now();
-    auto timeout = pending ? std::chrono::duration_cast<std::chrono::milliseconds>(kDebounce)
-                           : std::chrono::duration_cast<std::chrono::milliseconds>(next_rescan - now);
-    if (timeout.count() < 0) timeout = std::chrono::milliseconds(0);
-    const int ready = ::poll(fds, 3, static_cast<int>(timeout.count()));
+    const int ready = ::poll(fds, 3, static_cast<int>(std::max<long long>(0, timeout)));
     if (ready < 0 && errno != EINTR) {
       log::plugins().error(std::string("plugin watcher stops: poll: ") + std::strerror(errno));
       return;
     }
     if (ready > 0 && (fds[0].revents & POLLIN) != 0) return;
-
-    if (ready > 0 && (fds[1].revents & POLLIN) != 0) {
-      for (;;) {
-        const ssize_t got = ::read(inotify_fd_, buffer, sizeof buffer);
-        if (got <= 0) break;
-        for (ssize_t at = 0; at < got;) {
-          const auto* e = reinterpret_cast<const inotify_event*>(buffer + at);
-          at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
-          if ((e->mask & IN_Q_OVERFLOW) != 0) {
-            // Events were lost: what is being written is unknown, so only
-            // the rescan's rule (a size and time that held still) is left.
-            pending = true;
-            std::lock_guard guard(mutex_);
-            writing_.clear();
-          }
-          if ((e->mask & kLost) != 0 && e->wd == watch_) {
-            watch_ = -1;
-            pending = true;
-          }
-          if (e->len == 0) continue;
-          const std::string name(e->name);
-          std::lock_guard guard(mutex_);
-          if ((e->mask & kWriting) != 0 && (e->mask & IN_ISDIR) == 0) writing_.insert(name);
-          if ((e->mask & kSettled) != 0) {
-            if ((e->mask & IN_ATTRIB) == 0) writing_.erase(name);
-            if (is_candidate(name)) pending = true;
-          }
-        }
-      }
-      continue;  // debounce: reload once the burst is over
-    }
-
+    // At most kDebounce after the first finished write of a burst, however
+    // busy the directory stays with other writes.
+    if (ready > 0 && (fds[1].revents & POLLIN) != 0 && read_events() && reload_at == kNever)
+      reload_at = Clock::now() + kDebounce;
     if (ready > 0 && signal_fd_ >= 0 && (fds[2].revents & POLLIN) != 0) {
       signalfd_siginfo info{};
       while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
       }
       log::plugins().information("SIGHUP: reloading plugins");
       reload(ReloadTrigger::Signal);
-      pending = false;
-      continue;
+      reload_at = kNever;
     }
-
-    if (pending) {
-      pending = false;
+    if (Clock::now() >= reload_at) {
+      reload_at = kNever;
       reload(ReloadTrigger::Watch);
-      continue;
     }
-
     if (Clock::now() >= next_rescan) {
       next_rescan = Clock::now() + period;
-      if (options_.rescan_ms <= 0) continue;
-      // Without inotify's word that a write ended, a file is taken only once
-      // its size and time held still for a whole period.
-      std::map<std::string, std::pair<long long, long long>> seen;
-      std::set<std::string> unsettled;
-      std::error_code ec;
-      for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        const std::string name = it->path().filename().string();
-        struct stat st {};
-        if (!is_candidate(name) || ::stat(it->path().c_str(), &st) != 0) continue;
-        seen[name] = {st.st_size, st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
-        const auto before = seen_.find(name);
-        if (before == seen_.end() || before->second != seen[name]) unsettled.insert(name);
-      }
-      seen_ = std::move(seen);
-      reload(ReloadTrigger::Rescan, std::move(unsettled));
+      if (options_.rescan_ms > 0) rescan(dir);
     }
   }
+}
+
+// Drains inotify; true when a candidate library finished a write, was
+// renamed or removed, or changed mode (or events were lost).
+bool PluginWatcher::read_events() {
+  alignas(inotify_event) char buffer[16 * 1024];
+  bool settled = false;
+  for (;;) {
+    const ssize_t got = ::read(inotify_fd_, buffer, sizeof buffer);
+    if (got <= 0) return settled;
+    for (ssize_t at = 0; at < got;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buffer + at);
+      at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+      std::lock_guard guard(mutex_);
+      if ((e->mask & IN_Q_OVERFLOW) != 0) {
+        // Events were lost: what is being written is unknown, so only the
+        // rescan's rule (a size and time that held still) is left.
+        writing_.clear();
+        settled = true;
+      }
+      if ((e->mask & kLost) != 0 && e->wd == watch_) {
+        watch_ = -1;
+        settled = true;
+      }
+      if (e->len == 0) continue;
+      const std::string name(e->name);
+      if ((e->mask & kWriting) != 0 && (e->mask & IN_ISDIR) == 0) writing_.insert(name);
+      if ((e->mask & kSettled) != 0) {
+        if ((e->mask & IN_ATTRIB) == 0) writing_.erase(name);
+        settled = settled || is_candidate(name);
+      }
+    }
+  }
+}
+
+// Without inotify's word that a write ended, a file is taken only once its
+// size and time held still for a whole period.
+void PluginWatcher::rescan(const std::filesystem::path& dir) {
+  std::map<std::string, std::pair<long long, long long>> seen;
+  std::set<std::string> unsettled;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    struct stat st {};
+    if (!is_candidate(name) || ::stat(it->path().c_str(), &st) != 0) continue;
+    seen[name] = {st.st_size, st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
+    const auto before = seen_.find(name);
+    if (before == seen_.end() || before->second != seen[name]) unsettled.insert(name);
+  }
+  seen_ = std::move(seen);
+  reload(ReloadTrigger::Rescan, std::move(unsettled));
 }
 
 }  // namespace switchboard

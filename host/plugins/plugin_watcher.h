@@ -7,6 +7,7 @@
 // A file still being written is never loaded half-way: see busy().
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,6 +46,8 @@ class PluginWatcher {
 
  private:
   void run();
+  bool read_events();
+  void rescan(const std::filesystem::path& dir);
   void reload(ReloadTrigger trigger, std::set<std::string> extra_busy = {});
 
   PluginRegistry& registry_;
