@@ -204,7 +204,11 @@ std::shared_ptr<LoadedProvider> LoadedProvider::load_copy(int fd, const std::fil
   try {
     library->lib.load(mapped, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
-    error = "not a loadable library: " + name + ": " + e.what();
+    // dlerror(3) names the copy; the reader wants the file.
+    std::string why = e.what();
+    for (auto at = why.find(mapped.string()); at != std::string::npos; at = why.find(mapped.string(), at + 1))
+      why.replace(at, mapped.string().size(), "the file");
+    error = "not a loadable library: " + name + ": " + why;
     return nullptr;
   }
   return negotiate(std::move(library), file, error, host_settings_json, create_settings_json);
