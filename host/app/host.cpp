@@ -226,10 +226,6 @@ void Host::stop() {
 std::uint16_t Host::port() const { return state_->port; }
 const HostOptions& Host::options() const { return state_->options; }
 const PluginRegistry& Host::registry() const { return *state_->registry; }
-
-ReloadSummary Host::reload_plugins() {
-  return state_->registry->reload(ReloadTrigger::Request, state_->watcher->busy());
-}
 const std::string& Host::admin_key_file() const { return state_->options.admin_key_file; }
 const std::string& Host::secret_key_file() const { return state_->options.secret_key_file; }
 

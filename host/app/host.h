@@ -15,7 +15,6 @@
 namespace switchboard {
 
 class PluginRegistry;
-struct ReloadSummary;
 
 struct HostOptions {
   std::string bind = "127.0.0.1";
@@ -117,8 +116,6 @@ class Host {
   std::uint16_t port() const;
   const HostOptions& options() const;
   const PluginRegistry& registry() const;
-  // Reloads plugins.json and the plugin directory now (as POST /api/providers/reload).
-  ReloadSummary reload_plugins();
   // Every route with its authorization decision (for the tests that walk them).
   std::vector<std::tuple<std::string, std::string, std::string>> routes() const;
   // Where the admin key and the master key are, after defaults were applied.

@@ -86,9 +86,6 @@ bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// A plugin library of the directory: "*.so", not hidden. Half-written copies
-// under a hidden or other name (".libfoo.so.tmp", "libfoo.so.part") are not.
-bool is_candidate_name(const std::string& name) { return !name.empty() && name[0] != '.' && ends_with(name, ".so"); }
 
 std::string directory_reason(const std::filesystem::path& dir) {
   struct stat st {};
@@ -97,6 +94,10 @@ std::string directory_reason(const std::filesystem::path& dir) {
 }
 
 }  // namespace
+
+bool is_plugin_file_name(const std::string& name) {
+  return !name.empty() && name[0] != '.' && ends_with(name, ".so");
+}
 
 std::string untrusted_reason(const std::string& what, unsigned mode, unsigned uid) {
   const unsigned self = ::geteuid();
@@ -293,7 +294,7 @@ std::map<std::string, PluginRegistry::Wanted> PluginRegistry::wanted_files(const
     for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
       std::error_code type_ec;
-      if (!is_candidate_name(name) || !std::filesystem::is_regular_file(it->path(), type_ec)) continue;
+      if (!is_plugin_file_name(name) || !std::filesystem::is_regular_file(it->path(), type_ec)) continue;
       wanted.try_emplace((dir / name).lexically_normal().string(), Wanted{});
     }
   }

@@ -81,6 +81,10 @@ struct PluginSource {
   std::string host_settings_json = "{}";
 };
 
+// A plugin library's name in the directory: "*.so", not hidden. Copies being
+// written under a hidden or other name (".libfoo.so.tmp", "libfoo.so.part") are not.
+bool is_plugin_file_name(const std::string& name);
+
 // Loading a library runs its code, so, as sshd's StrictModes, a file or
 // directory that anyone but its owner or root may write to, or that belongs
 // to someone else than the host's user or root, is refused. "" when `st_*`

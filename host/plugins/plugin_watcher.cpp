@@ -35,10 +35,6 @@ constexpr std::uint32_t kLost = IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED | IN_
 // How long a burst of events may gather before the reload: one reload for a burst.
 constexpr auto kDebounce = std::chrono::milliseconds(50);
 
-bool is_candidate(const std::string& name) {
-  return !name.empty() && name[0] != '.' && name.size() > 3 && name.compare(name.size() - 3, 3, ".so") == 0;
-}
-
 }  // namespace
 
 PluginWatcher::PluginWatcher(PluginRegistry& registry, PluginWatcherOptions options)
@@ -174,7 +170,7 @@ bool PluginWatcher::read_events() {
       if ((e->mask & kWriting) != 0 && (e->mask & IN_ISDIR) == 0) writing_.insert(name);
       if ((e->mask & kSettled) != 0) {
         if ((e->mask & IN_ATTRIB) == 0) writing_.erase(name);
-        settled = settled || is_candidate(name);
+        settled = settled || is_plugin_file_name(name);
       }
     }
   }
@@ -189,7 +185,7 @@ void PluginWatcher::rescan(const std::filesystem::path& dir) {
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
     struct stat st {};
-    if (!is_candidate(name) || ::stat(it->path().c_str(), &st) != 0) continue;
+    if (!is_plugin_file_name(name) || ::stat(it->path().c_str(), &st) != 0) continue;
     seen[name] = {st.st_size, st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
     const auto before = seen_.find(name);
     if (before == seen_.end() || before->second != seen[name]) unsettled.insert(name);
