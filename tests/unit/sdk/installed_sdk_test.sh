@@ -98,7 +98,10 @@ reply=$(curl -sf "${auth[@]}" "${json[@]}" "127.0.0.1:$port/api/chat" -d "{\"ses
 grep -q '"content":"HELLO THERE"' <<<"$reply" || fail "shout did not shout: $reply"
 # SIGHUP reloads too (and is no reason to exit).
 kill -HUP "$host_pid"
-sleep 0.3
-kill -0 "$host_pid" || fail "SIGHUP stopped the host"
+for _ in $(seq 50); do
+  grep -q "SIGHUP: reloading plugins" "$work/host/log" && break
+  sleep 0.1
+done
 grep -q "SIGHUP: reloading plugins" "$work/host/log" || fail "SIGHUP not logged: $(cat "$work/host/log")"
+kill -0 "$host_pid" || fail "SIGHUP stopped the host"
 echo "PASS: the installed SDK builds the example out of tree; the checker reports it; the host takes it live"
