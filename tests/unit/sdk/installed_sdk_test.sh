@@ -73,8 +73,9 @@ grep -q "NOT LOADED .*major versions differ" <<<"$broken" || fail "no reason for
 mkdir -m 0755 "$work/plugins" "$work/host"
 key="sbk_installed-sdk-test-0123456789abcdefghijkl"
 echo "$key" >"$work/host/admin.key"
+: >"$work/host/log"  # there before the first read, whenever the background shell opens it
 "$SB_HOST" --port=0 --db="$work/host/switchboard.db" --plugins="$work/host/plugins.json" \
-  --plugin-dir="$work/plugins" --admin-key-file="$work/host/admin.key" >"$work/host/log" 2>&1 &
+  --plugin-dir="$work/plugins" --admin-key-file="$work/host/admin.key" >>"$work/host/log" 2>&1 &
 host_pid=$!
 for _ in $(seq 100); do
   port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/host/log")
