@@ -94,6 +94,9 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   if (o.plugin_rescan_ms < 0) throw std::runtime_error("plugin_rescan_ms must not be negative");
   // plugins.json is optional: without it every library of the plugin directory loads.
   const Manifest manifest = Manifest::load_optional(o.manifest_path);
+  if (std::error_code ec; !std::filesystem::exists(o.manifest_path, ec))
+    log::plugins().information("no plugin manifest at " + o.manifest_path +
+                               ": every library of the plugin directory loads, and no first-start config is made");
   const auto plugin_dir = resolve_plugin_dir(o, manifest);
   PluginSource source;
   source.plugin_dir = plugin_dir;
