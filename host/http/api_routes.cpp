@@ -8,6 +8,7 @@
 #include "host/http/router.h"
 #include "host/metrics.h"
 #include "host/plugins/plugin_registry.h"
+#include "host/plugins/plugin_watcher.h"
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -17,7 +18,8 @@ namespace switchboard::http {
 namespace {
 
 Json provider_report_json(const PluginReport& r) {
-  Json j = {{"name", r.name}, {"loaded", r.loaded}, {"file", r.file}};
+  Json j = {{"name", r.name}, {"loaded", r.loaded}, {"file", r.file},
+            {"source", r.listed ? "plugins.json" : "discovered"}};
   if (r.loaded) {
     const auto& d = r.provider->description();
     j["version"] = d.version;
@@ -25,9 +27,8 @@ Json provider_report_json(const PluginReport& r) {
     j["abi"] = std::to_string(r.provider->abi_major()) + "." + std::to_string(r.provider->abi_minor());
     j["default_config"] = Json::parse(d.default_config_json);
     j["config_schema"] = Json::parse(d.config_schema_json);
-  } else {
-    j["error"] = r.error;
   }
+  if (!r.error.empty()) j["error"] = r.error;
   return j;
 }
 
@@ -42,6 +43,19 @@ void register_api_routes(Router& router, ApiContext& ctx) {
     Json list = Json::array();
     for (const auto& r : ctx.registry.reports()) list.push_back(provider_report_json(r));
     send_json(ex, 200, dump({{"providers", list}}));
+  });
+  // Admins only: loading a library runs its code.
+  router.add("POST", "/api/providers/reload", Access::Admin, [&ctx](Exchange& ex) {
+    const ReloadSummary s =
+        ctx.registry.reload(ReloadTrigger::Request, ctx.plugin_watcher ? ctx.plugin_watcher->busy() : std::set<std::string>{});
+    Json refused = Json::array();
+    for (const auto& [file, error] : s.refused) refused.push_back({{"file", file}, {"error", error}});
+    Json list = Json::array();
+    for (const auto& r : ctx.registry.reports()) list.push_back(provider_report_json(r));
+    Json body = {{"added", s.added}, {"replaced", s.replaced}, {"removed", s.removed}, {"refused", refused},
+                 {"providers", list}};
+    if (!s.manifest_error.empty()) body["manifest_error"] = s.manifest_error;
+    send_json(ex, 200, dump(body));
   });
 
   // --- configs ---------------------------------------------------------------

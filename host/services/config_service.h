@@ -149,6 +149,7 @@ class ConfigService {
   Result<Unit> validate(const storage::LlmConfig& config, const std::string& options_json) const;
   void forget_cached();
   ConfigInfo with_breaker(ConfigInfo info) const;
+  void forget_if_plugins_changed();
 
   storage::Database& db_;
   const PluginRegistry& registry_;
@@ -162,6 +163,7 @@ class ConfigService {
     std::chrono::steady_clock::time_point expires;
   };
   std::mutex cache_mutex_;
+  std::uint64_t cache_generation_ = 0;  // registry_.generation() the cache was filled under
   std::unordered_map<std::int64_t, std::shared_ptr<const ResolvedConfig>> by_id_;
   std::unordered_map<std::string, Named> by_name_;
 };
