@@ -97,15 +97,16 @@ struct TurnPlace {
 
 Result<TurnPlace> place_turn(std::vector<storage::Message> stored, const TurnRequest& request) {
   TurnPlace place;
+  const auto target = request.regenerate_of ? request.regenerate_of : request.edit_of;
+  if (target && std::none_of(stored.begin(), stored.end(), [&](const auto& m) { return m.id == *target; }))
+    return message_not_found(*target);
   for (auto& m : stored)
     if (!m.superseded) place.line.push_back(std::move(m));
   place.keep = place.line.size();
   if (request.regenerate_of) {
     const std::int64_t id = *request.regenerate_of;
     const auto& line = place.line;
-    const bool known = std::any_of(line.begin(), line.end(), [&](const auto& m) { return m.id == id; });
-    if (!known) return message_not_found(id);
-    if (line.back().id != id || line.back().role != "assistant" || line.size() < 2 ||
+    if (line.empty() || line.back().id != id || line.back().role != "assistant" || line.size() < 2 ||
         line[line.size() - 2].role != "user")
       return Error{ErrorKind::Conflict, "not_last_reply",
                    "only the last reply of a session can be regenerated; message " + std::to_string(id) +
@@ -116,8 +117,7 @@ Result<TurnPlace> place_turn(std::vector<storage::Message> stored, const TurnReq
   } else if (request.edit_of) {
     const std::int64_t id = *request.edit_of;
     const auto it = std::find_if(place.line.begin(), place.line.end(), [&](const auto& m) { return m.id == id; });
-    if (it == place.line.end()) return message_not_found(id);
-    if (it->role != "user")
+    if (it == place.line.end() || it->role != "user")
       return Error{ErrorKind::Conflict, "not_a_user_message",
                    "message " + std::to_string(id) + " is a reply; only a user message can be edited", "message_id"};
     place.keep = static_cast<std::size_t>(it - place.line.begin());

@@ -149,9 +149,12 @@ function renderMarkdown(source) {
   if (!md) return el('p', 'plain', source);
   const fragment = window.DOMPurify.sanitize(window.marked.parse(source, md.options), PURIFY);
   for (const code of fragment.querySelectorAll('pre > code')) highlight(code);
-  // Wide tables scroll inside their own box.
+  // Long code lines and wide tables scroll inside their own box, which the
+  // keyboard can reach (tabindex) to scroll it too.
+  for (const pre of fragment.querySelectorAll('pre')) pre.tabIndex = 0;
   for (const table of fragment.querySelectorAll('table')) {
     const wrap = el('div', 'table-wrap');
+    wrap.tabIndex = 0;
     table.replaceWith(wrap);
     wrap.append(table);
   }
@@ -777,6 +780,11 @@ function wire() {
     else openDrawer();
   });
   $('drawer-close').addEventListener('click', () => closeDrawer({ focusMenu: true }));
+  $('actions-toggle').addEventListener('click', () => {
+    const open = !document.querySelector('.chat-header').classList.contains('actions-open');
+    document.querySelector('.chat-header').classList.toggle('actions-open', open);
+    $('actions-toggle').setAttribute('aria-expanded', String(open));
+  });
   $('scrim').addEventListener('click', () => closeDrawer());
   phone.addEventListener('change', () => closeDrawer());
 
