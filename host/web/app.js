@@ -438,6 +438,7 @@ function openDrawer() {
   $('scrim').hidden = false;
   $('menu').setAttribute('aria-expanded', 'true');
   $('session-search').focus();
+  loadSessions().catch(complain);  // chats started elsewhere (another tab, the API) show up
 }
 
 function closeDrawer({ focusMenu = false } = {}) {

@@ -34,6 +34,9 @@ const dialogs = [];
 
 const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 const replies = () => page.locator('[data-testid=message-assistant]');
+const userText = (i = 0) => page.locator('[data-testid=message-user] [data-testid=message-body]').nth(i).textContent();
+// Configs the tests switch to, made before the page loads its list.
+const configs = {};
 const lastReplyBody = () => replies().last().locator('[data-testid=message-body]');
 
 async function makeConfig(name, options, model = 'mock-tokens') {
@@ -44,6 +47,11 @@ async function makeConfig(name, options, model = 'mock-tokens') {
 
 async function activeSessionId() {
   return Number(await page.locator('[data-testid=session-item].active').getAttribute('data-session-id'));
+}
+
+async function newChat() {
+  await page.getByTestId('new-session').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=session-title]').textContent === 'New chat');
 }
 
 async function useConfig(id) {
@@ -100,6 +108,9 @@ async function axeViolations(label) {
 before(async () => {
   mkdirSync(artifacts, { recursive: true });
   host = await startHost();
+  configs.slowEcho = await makeConfig('slow-echo', { delay_ms: 40 }, 'mock-echo');
+  configs.inspect = await makeConfig('inspect', {}, 'mock-inspect');
+  configs.slowTokens = await makeConfig('slow-tokens', { tokens: 300, delay_ms: 40 });
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
@@ -173,7 +184,7 @@ test('phone: the drawer opens from the menu button and switches sessions', async
   await page.locator(`[data-testid=session-item][data-session-id="${other}"]`).click();
   await page.waitForFunction(() => document.querySelector('[data-testid=session-title]').textContent === 'Second chat');
   await page.waitForFunction(() => !document.querySelector('.app').classList.contains('drawer-open'));
-  assert.match(await page.getByTestId('message-user').first().textContent(), /second chat/);
+  assert.match(await userText(), /second chat/);
 
   // Back again; Escape closes the drawer too.
   await page.getByTestId('menu').click();
@@ -203,8 +214,7 @@ test('phone: no serious or critical accessibility violation, light and dark', as
 
 test('desktop: Markdown tables, lists, links and highlighted code', async () => {
   await page.setViewportSize(DESKTOP);
-  const echo = (await host.api('GET', '/api/configs')).json.configs.find((c) => c.model_name === 'mock-echo').id;
-  await useConfig(echo);
+  await newChat();
   await say([
     '## Results', '', '| name | score |', '|------|------:|', '| ada | 3 |', '| bob | 5 |', '',
     '- first', '- second', '', '1. one', '2. two', '',
@@ -253,9 +263,8 @@ test('model output that tries to run script runs nothing', async () => {
 });
 
 test('the conversation follows a stream only while the reader is at the bottom', async () => {
-  const slowEcho = await makeConfig('slow-echo', { delay_ms: 40 }, 'mock-echo');
-  await page.getByTestId('new-session').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=session-title]').textContent === 'New chat');
+  const { slowEcho } = configs;
+  await newChat();
   await useConfig(slowEcho);
   const lines = Array.from({ length: 70 }, (_, i) => `line ${i + 1}`).join('\n\n');
   await page.getByTestId('input').fill(lines);
@@ -293,9 +302,11 @@ test('copy puts the raw Markdown of a message on the clipboard', async () => {
 });
 
 test('regenerate answers the last message again and keeps the old reply as 1 / 2', async () => {
-  const inspect = await makeConfig('inspect', {}, 'mock-inspect');
+  const { inspect } = configs;
+  await newChat();
   await useConfig(inspect);
   await say('What do you see?');
+  await say('And now?');
   const session = await activeSessionId();
   const firstText = await lastReplyBody().textContent();
   assert.equal(await replies().last().getByTestId('regenerate').count(), 1);
@@ -321,8 +332,7 @@ test('regenerate answers the last message again and keeps the old reply as 1 / 2
 
 test('edit and resend replaces the later messages after a confirmation', async () => {
   const echo = (await host.api('GET', '/api/configs')).json.configs.find((c) => c.name === 'mock-echo').id;
-  await page.getByTestId('new-session').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=session-title]').textContent === 'New chat');
+  await newChat();
   await useConfig(echo);
   await say('first question');
   await say('second question');
@@ -336,8 +346,8 @@ test('edit and resend replaces the later messages after a confirmation', async (
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=message-user]').length === 1 &&
     document.querySelector('[data-testid=message-assistant]')?.dataset.status === 'complete');
   assert.match(dialogs.join(' '), /3 later messages .* replaced/);
-  assert.equal(await page.getByTestId('message-user').textContent(), 'first question, edited');
-  assert.equal(await lastReplyBody().textContent(), 'first question, edited');
+  assert.equal(await userText(), 'first question, edited');
+  assert.equal((await lastReplyBody().textContent()).trim(), 'first question, edited');
   const stored = (await host.api('GET', `/api/sessions/${session}/messages`)).json.messages;
   assert.deepEqual(stored.map((m) => m.content), ['first question, edited', 'first question, edited']);
   await shot('35-edited');
@@ -393,9 +403,8 @@ test('a session exports as Markdown and as JSON', async () => {
 });
 
 test('keyboard: Shift+Enter is a new line, Enter sends, Escape stops a stream; focus is visible', async () => {
-  const slow = await makeConfig('slow-tokens', { tokens: 300, delay_ms: 40 });
-  await page.getByTestId('new-session').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid=session-title]').textContent === 'New chat');
+  const slow = configs.slowTokens;
+  await newChat();
   await useConfig(slow);
   await page.getByTestId('input').click();
   await page.keyboard.type('line one');
@@ -407,7 +416,7 @@ test('keyboard: Shift+Enter is a new line, Enter sends, Escape stops a stream; f
   await page.waitForFunction(() => (document.querySelector('[data-testid=message-assistant] [data-testid=message-body]')?.textContent.length ?? 0) > 20);
   await page.keyboard.press('Escape');
   await page.waitForSelector('[data-testid=message-assistant][data-status=cancelled]');
-  assert.equal(await page.getByTestId('message-user').textContent(), 'line one\nline two');
+  assert.equal(await userText(), 'line one\nline two');
 
   // Tab reaches the buttons, and the focused one shows it.
   await page.getByTestId('new-session').focus();
