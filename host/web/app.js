@@ -148,6 +148,8 @@ function renderMarkdown(source) {
   const md = setUpMarkdown();
   if (!md) return el('p', 'plain', source);
   const fragment = window.DOMPurify.sanitize(window.marked.parse(source, md.options), PURIFY);
+  // marked ends each block with a line break: between blocks it is nothing.
+  for (const node of [...fragment.childNodes]) if (node.nodeType === Node.TEXT_NODE && !node.textContent.trim()) node.remove();
   for (const code of fragment.querySelectorAll('pre > code')) highlight(code);
   // Long code lines and wide tables scroll inside their own box, which the
   // keyboard can reach (tabindex) to scroll it too.
@@ -721,7 +723,10 @@ function afterTurn(named, text) {
   updateComposer();
   // A new chat is named after its first message.
   if (named && state.session?.title === 'New chat') {
-    const title = [...text.replace(/\s+/g, ' ').trim()].slice(0, 48).join('');
+    // Its first line of words, without the Markdown marks around them.
+    const line = text.split('\n').find((l) => /[\p{L}\p{N}]/u.test(l)) ?? text;
+    const words = line.replace(/^[\s#>*_`|~-]+/, '').replace(/[*_`|#]+/g, ' ').replace(/\s+/g, ' ').trim() || text.trim();
+    const title = [...words].slice(0, 48).join('');
     api('PATCH', `/api/sessions/${state.session.id}`, { title })
       .then((s) => { state.session = s; renderHeader(); })
       .catch(() => {})

@@ -237,6 +237,7 @@ test('desktop: Markdown tables, lists, links and highlighted code', async () => 
 });
 
 test('model output that tries to run script runs nothing', async () => {
+  await newChat();
   await page.evaluate(() => { delete window.__pwned; });
   const evil = [
     '<img src=x onerror="window.__pwned=\'img\'">',
@@ -470,13 +471,20 @@ test('desktop: no serious or critical accessibility violation, light and dark', 
 
 test('the README screenshots: desktop 1280×800 and phone 390×844', async () => {
   await page.setViewportSize(DESKTOP);
-  await page.locator('[data-testid=session-item]', { hasText: 'Results' }).click();
-  await page.waitForSelector('pre code.hljs');
-  await page.getByTestId('input').fill('');
+  await newChat();
+  await say([
+    '**Release checklist**', '',
+    '| step | owner | done |', '|------|-------|:----:|', '| build | ada | ✓ |', '| test | bob | ✓ |', '| ship | eve | |', '',
+    '```cpp', 'int main() {', '  return run("switchboard");  // starts the host', '}', '```',
+  ].join('\n'));
+  await replies().last().getByTestId('regenerate').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=reply-count]')?.textContent === '2 / 2');
   await page.evaluate(() => document.activeElement?.blur());
   await shot('readme-desktop');
   await page.setViewportSize(PHONE);
   await page.waitForTimeout(200);
+  await page.getByTestId('jump-latest').isVisible() && await page.getByTestId('jump-latest').click();
+  await page.evaluate(() => document.activeElement?.blur());
   await shot('readme-phone');
 });
 
