@@ -438,6 +438,7 @@ const phone = window.matchMedia('(max-width: 480px)');
 function openDrawer() {
   $('app').classList.add('drawer-open');
   $('scrim').hidden = false;
+  $('chat').inert = true;  // the keyboard stays in the drawer while it is open
   $('menu').setAttribute('aria-expanded', 'true');
   $('session-search').focus();
   loadSessions().catch(complain);  // chats started elsewhere (another tab, the API) show up
@@ -447,6 +448,7 @@ function closeDrawer({ focusMenu = false } = {}) {
   if (!$('app').classList.contains('drawer-open')) return;
   $('app').classList.remove('drawer-open');
   $('scrim').hidden = true;
+  $('chat').inert = false;
   $('menu').setAttribute('aria-expanded', 'false');
   if (focusMenu) $('menu').focus();
 }
@@ -641,6 +643,7 @@ async function editAndResend(original, text) {
 // at its end. A refused turn puts the conversation back as it was.
 async function streamTurn({ url, body, user, messages, onAccepted, title }) {
   showBanner('');
+  $('reply-status').textContent = 'Replying…';
   const before = state.messages;
   const controller = new AbortController();
   state.streaming = controller;
@@ -713,6 +716,8 @@ async function streamTurn({ url, body, user, messages, onAccepted, title }) {
   } finally {
     if (state.streaming === controller) state.streaming = null;
     if (epoch === auth.epoch) {
+      // For screen readers, which are not told of every word as it streams.
+      if (node) $('reply-status').textContent = { cancelled: 'Reply stopped.', error: 'Reply failed.' }[reply.status] ?? 'Reply complete.';
       renderMessages();
       afterTurn(Boolean(node) && Boolean(title), title);
     }

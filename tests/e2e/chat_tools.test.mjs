@@ -153,6 +153,7 @@ test('phone: on a fresh page the first message starts a chat, with Send on scree
   await page.waitForFunction(() => document.querySelector('[data-testid=session-title]').textContent === 'Hello from a phone');
   assert.equal((await host.api('GET', '/api/sessions')).json.total, 1);
   assert.match(await lastReplyBody().textContent(), /Hello from a phone/);
+  assert.equal(await page.getByTestId('reply-status').textContent(), 'Reply complete.', 'told to screen readers');
 });
 
 test('phone: a long code line scrolls inside its block and nothing is wider than the screen', async () => {
@@ -177,6 +178,7 @@ test('phone: the drawer opens from the menu button and switches sessions', async
   await page.waitForTimeout(300);  // the slide-in
   assert.equal(await page.getByTestId('sidebar').isVisible(), true);
   assert.equal(await page.getByTestId('menu').getAttribute('aria-expanded'), 'true');
+  assert.equal(await page.evaluate(() => document.getElementById('chat').inert), true, 'the chat behind is out of reach');
   assert.ok(await inViewport('new-session'), 'the drawer is on screen');
   assert.deepEqual(await overflowing(), []);
   await page.waitForSelector(`[data-testid=session-item][data-session-id="${other}"]`);
