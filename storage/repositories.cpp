@@ -388,10 +388,21 @@ bool finish(Conn& c, const Message& message) {
   Message m = message;
   Poco::Int64 id = m.id, prompt = m.prompt_tokens, completion = m.completion_tokens;
   Statement st(c.session());
+  Poco::Nullable<Poco::Int64> config_id;
+  if (m.config_id) config_id = *m.config_id;
   st << c.sql("UPDATE messages SET content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, "
-              "finish_reason = ?, error_code = ?, error_message = ? WHERE id = ?"),
+              "finish_reason = ?, error_code = ?, error_message = ?, llm_provider = ?, llm_model_name = ?, "
+              "config_id = ? WHERE id = ?"),
       use(m.content), use(m.status), use(prompt), use(completion), use(m.finish_reason), use(m.error_code),
-      use(m.error_message), use(id);
+      use(m.error_message), use(m.llm_provider), use(m.llm_model_name), use(config_id), use(id);
+  return st.execute() > 0;
+}
+
+bool append_content(Conn& c, std::int64_t id, std::string_view more) {
+  Poco::Int64 key = id;
+  std::string text(more);
+  Statement st(c.session());
+  st << c.sql("UPDATE messages SET content = content || ? WHERE id = ? AND status = 'streaming'"), use(text), use(key);
   return st.execute() > 0;
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace switchboard::storage {
@@ -50,12 +51,16 @@ namespace messages {
 std::int64_t insert(Conn& c, const Message& message);  // returns the id
 std::optional<Message> find(Conn& c, std::int64_t id);
 std::vector<Message> list(Conn& c, std::int64_t session_id);  // oldest first
-// Saves the outcome of a reply: content, status, tokens, finish reason, error.
+// Saves the outcome of a reply: content, status, tokens, finish reason, error,
+// and the snapshot of the config that answered (a fallback, perhaps).
 bool finish(Conn& c, const Message& message);
 // Takes a reply out of the conversation (a regenerated one); it stays readable.
 bool supersede(Conn& c, std::int64_t id);
 // Deletes the messages of a session from `first_id` on (an edited message and what followed it).
 std::int64_t remove_from(Conn& c, std::int64_t session_id, std::int64_t first_id);
+// A checkpoint of a reply still streaming: `more` is appended to its content
+// (only while it is "streaming"; a finished reply is left alone).
+bool append_content(Conn& c, std::int64_t id, std::string_view more);
 // Replies left "streaming" (by a crash) become "interrupted"; returns how many.
 std::int64_t mark_interrupted(Conn& c);
 }  // namespace messages

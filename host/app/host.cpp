@@ -143,7 +143,7 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   http::register_chat_routes(state_->router, *state_->api);
   http::register_trust_routes(state_->router, *state_->api);
   http::register_openai_routes(state_->router, *state_->api, *state_->completions);
-  http::register_metrics_routes(state_->router);
+  http::register_metrics_routes(state_->router, state_->api->configs);
   http::register_web_routes(state_->router);
 }
 
@@ -161,6 +161,7 @@ void Host::start() {
   f.body_timeout_ms = o.body_timeout_ms;
   f.keep_alive_timeout_ms = o.keep_alive_timeout_ms;
   f.send_timeout_ms = o.send_timeout_ms;
+  f.worker_idle_ms = o.worker_idle_ms;
   f.max_head_bytes = o.max_head_bytes;
   f.max_body_bytes = o.max_body_bytes;
   f.max_buffered_bytes = o.max_buffered_bytes;

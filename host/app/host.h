@@ -51,6 +51,9 @@ struct HostOptions {
   // One write to a client that stops reading fails after this, freeing the
   // worker (or ending the stream) it held.
   int send_timeout_ms = 30000;
+  // A worker with nothing to do for this long ends (one always stays): after a
+  // burst of 1,000 streams the threads it needed go within about half a minute.
+  int worker_idle_ms = 30000;
   std::size_t max_head_bytes = 16 * 1024;     // request line + fields; 431 beyond
   // Requests are read whole before a worker takes them; this bounds the bytes
   // of all unfinished requests together (~250 bodies at --max-body), so many

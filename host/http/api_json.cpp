@@ -265,6 +265,10 @@ Json to_json(const ConfigInfo& c) {
           {"has_api_key", c.has_api_key},
           {"secret_fields", c.secret_fields},
           {"shared", c.shared},
+          {"breaker",
+           {{"state", breaker_state_name(c.breaker.state)},
+            {"consecutive_failures", c.breaker.consecutive_failures},
+            {"open_until_ms", c.breaker.state == BreakerState::Open ? Json(c.breaker.opens_until_ms) : Json(nullptr)}}},
           {"created_at_ms", c.created_at_ms},
           {"updated_at_ms", c.updated_at_ms}};
 }

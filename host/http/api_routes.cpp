@@ -193,9 +193,15 @@ void register_api_routes(Router& router, ApiContext& ctx) {
   });
 }
 
-void register_metrics_routes(Router& router) {
-  router.add("GET", "/metrics", Access::Admin, [](Exchange& ex) {
-    const std::string text = metrics::render_prometheus();
+void register_metrics_routes(Router& router, ConfigService& configs) {
+  router.add("GET", "/metrics", Access::Admin, [&configs](Exchange& ex) {
+    std::string text = metrics::render_prometheus();
+    // Each config's circuit breaker in this host: 0 closed, 1 open, 2 half open (one probe allowed).
+    text += "# HELP switchboard_config_breaker_state Circuit breaker of each LLM config: 0 closed, 1 open, 2 half open\n"
+            "# TYPE switchboard_config_breaker_state gauge\n";
+    for (const auto& [id, view] : configs.breakers().all())
+      text += "switchboard_config_breaker_state{config_id=\"" + std::to_string(id) + "\"} " +
+              std::to_string(static_cast<int>(view.state)) + "\n";
     ex.response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
     ex.response.setContentType("text/plain; version=0.0.4");
     ex.response.setContentLength(static_cast<std::streamsize>(text.size()));

@@ -43,6 +43,6 @@ std::string completion_body_refusal(const std::string& body);
 // /api/me, /api/users..., /api/keys..., /api/audit
 void register_trust_routes(Router& router, ApiContext& context);
 // /metrics (Prometheus text)
-void register_metrics_routes(Router& router);
+void register_metrics_routes(Router& router, ConfigService& configs);
 
 }  // namespace switchboard::http

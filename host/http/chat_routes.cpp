@@ -39,7 +39,8 @@ class SseObserver final : public TurnObserver {
                     {"user_message_id", start.user_message_id},
                     {"message_id", start.assistant_message_id},
                     {"provider", start.provider},
-                    {"model", start.model}});
+                    {"model", start.model},
+                    {"config_id", start.config_id}});
   }
   bool on_delta(std::string_view text) override {
     metrics::global().streamed_tokens.add();

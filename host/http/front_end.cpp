@@ -332,12 +332,13 @@ struct FrontEnd::State {
   bool refusing_applied = false;
   std::vector<char> scratch;
   Clock::time_point last_shed_warning{};
+  Clock::time_point last_collect{};
 
   // Shared with the workers, under `mutex`.
   std::mutex mutex;
   std::condition_variable work_ready;
   std::deque<std::unique_ptr<Connection>> queue;
-  int workers = 0;  // started; they stay for the life of the front end
+  int workers = 0;  // started; one idle for worker_idle_ms ends (one always stays)
   int idle = 0;     // waiting for work
   std::unordered_set<int> on_workers;  // descriptors being served, shut on stop()
   std::vector<std::unique_ptr<Connection>> returned;
@@ -363,7 +364,13 @@ void FrontEnd::State::reactor_loop() {
         on_readable(*it->second);
       }
     }
-    expire(Clock::now());
+    const auto now = Clock::now();
+    expire(now);
+    // Poco reaps idle pool threads only when asked; without new traffic nobody would.
+    if (now - last_collect >= std::chrono::seconds(2)) {
+      last_collect = now;
+      pool->collect();
+    }
   }
   // Stopping: everything still waiting here is closed.
   deadlines.clear();
@@ -705,7 +712,13 @@ bool FrontEnd::State::dispatch(Connection& c) {
     queue.push_back(std::move(owned));
     if (static_cast<int>(queue.size()) > idle && workers < options.max_threads) {
       ++workers;
-      pool->start(worker);  // never refused: the pool holds max_threads and workers never exceed it
+      try {
+        pool->start(worker);
+      } catch (const Poco::NoThreadAvailableException&) {
+        // A worker that just ended may not have handed its thread back yet;
+        // the queued request waits for the workers there are.
+        --workers;
+      }
     }
   }
   work_ready.notify_one();
@@ -875,8 +888,11 @@ void FrontEnd::State::work() {
     if (queue.empty()) {
       if (stopping) break;
       ++idle;
-      work_ready.wait(lock, [&] { return !queue.empty() || stopping; });
+      const bool woken = work_ready.wait_for(lock, std::chrono::milliseconds(options.worker_idle_ms),
+                                             [&] { return !queue.empty() || stopping; });
       --idle;
+      // After a burst, the workers it needed go; one stays for the next request.
+      if (!woken && workers > 1) break;
       continue;
     }
     std::unique_ptr<Connection> c = std::move(queue.front());
@@ -983,9 +999,10 @@ void FrontEnd::start() {
   ev.data.u64 = kWakeKey;
   ::epoll_ctl(s.epoll_fd, EPOLL_CTL_ADD, s.wake_fd, &ev);
 
-  // Workers start on demand and stay; an idle one costs its stack's reserved
-  // address space, not resident memory. 1 MiB stacks, as Poco's pool had.
-  s.pool = std::make_unique<Poco::ThreadPool>(1, o.max_threads, 60, 1024 * 1024);
+  // Workers start on demand and end after worker_idle_ms without work; the
+  // pool's thread of an ended worker is joined by the epoll thread's next
+  // collect(), a second or so later. 1 MiB stacks, as Poco's pool had.
+  s.pool = std::make_unique<Poco::ThreadPool>(1, o.max_threads, 1, 1024 * 1024);
   s.started = true;
   s.reactor = std::thread([&s] {
     ::pthread_setname_np(::pthread_self(), "sb-front-end");  // findable in top -H and /proc

@@ -32,6 +32,7 @@ struct FrontEndOptions {
   std::size_t max_head_bytes = 16 * 1024;
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_buffered_bytes = 256u << 20;  // all unserved request bytes together
+  int worker_idle_ms = 30000;    // a worker with nothing to do this long ends, and its thread with it
 };
 
 class FrontEnd {

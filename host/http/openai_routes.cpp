@@ -214,6 +214,7 @@ class ChunkSink final : public ChatSink {
     // Headers go out now, so the header reports the time spent before the provider was called.
     sse_.set_header("X-Switchboard-Overhead-Us",
                     std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(pre_provider).count()));
+    if (!config_name.empty()) sse_.set_header("X-Switchboard-Config", config_name);
     sse_.begin();
     sse_.write(prefix_ + "[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"logprobs\":null,\"finish_reason\":null}]}\n\n");
   }
@@ -227,6 +228,7 @@ class ChunkSink final : public ChatSink {
 
   Clock::duration own_time{0};
   Clock::duration pre_provider{0};
+  std::string config_name;  // the config answering (a fallback, perhaps), for X-Switchboard-Config
 
  private:
   SseWriter& sse_;
@@ -287,6 +289,7 @@ void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& 
       if (!result) return send_openai_error(ex, from_service(result.error()));
       const ChatOutcome& o = result->outcome;
       set_overhead(ex, Clock::now() - started - result->provider_time);
+      ex.response.set("X-Switchboard-Config", result->config_name);
       if (o.status == ChatStatus::Error) {
         metrics::global().upstream_errors.add();
         return send_openai_error(ex, upstream_error(o));
@@ -311,7 +314,8 @@ void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& 
     SseWriter sse(ex, ctx.sse_keepalive_ms);
     ChunkSink sink(sse, id, created, parsed.request.model);
     const auto result =
-        completions.complete(parsed.request, sink, [&] { sink.pre_provider = Clock::now() - started; });
+        completions.complete(parsed.request, sink, [&] { sink.pre_provider = Clock::now() - started; },
+                             [&](const std::string& name) { sink.config_name = name; });
     if (!result) {
       if (!sse.started()) return send_openai_error(ex, from_service(result.error()));
       sse.data(dump(error_body(from_service(result.error()))));

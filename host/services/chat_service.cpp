@@ -9,10 +9,12 @@
 #include "host/plugins/plugin_registry.h"
 #include "host/services/config_service.h"
 #include "host/services/option_schema.h"
+#include "host/services/resilience.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace switchboard {
@@ -38,23 +40,57 @@ ErrorKind kind_of_upstream(const std::string& code) {
   return ErrorKind::Upstream;
 }
 
-// Forwards the provider's reply to the observer and keeps a copy to save.
+// Forwards the provider's reply to the observer, keeps a copy to save, and
+// checkpoints it while it streams, so that a crash keeps what the client saw:
+// the stored text is at most kCheckpointEvery behind what was sent, or
+// kCheckpointBytes (a quarter of what is stored, for long replies: a reply
+// of n bytes costs O(log n) appends plus one a second, not one per token).
 class TurnSink final : public ChatSink {
  public:
-  TurnSink(TurnObserver& observer, const std::atomic<bool>& stopping)
-      : observer_(observer), stopping_(stopping) {}
+  TurnSink(TurnObserver& observer, const std::atomic<bool>& stopping, storage::Database& db, std::int64_t message_id)
+      : observer_(observer), stopping_(stopping), db_(db), message_id_(message_id), saved_at_(Clock::now()) {}
   bool on_delta(std::string_view text) override {
     reply.append(text);
     if (stopping_.load()) return false;
-    return observer_.on_delta(text);
+    const bool more = observer_.on_delta(text);
+    checkpoint();
+    return more;
   }
-  bool alive() override { return !stopping_.load() && observer_.alive(); }
+  bool alive() override {
+    checkpoint();
+    return !stopping_.load() && observer_.alive();
+  }
 
   std::string reply;
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::size_t kCheckpointBytes = 256;
+  static constexpr Clock::duration kCheckpointEvery = std::chrono::seconds(1);
+
+  void checkpoint() {
+    const std::size_t unsaved = reply.size() - saved_;
+    if (unsaved == 0) return;
+    const auto now = Clock::now();
+    if (unsaved < std::max(kCheckpointBytes, saved_ / 4) && now - saved_at_ < kCheckpointEvery) return;
+    try {
+      db_.write([&](storage::Conn& conn) {
+        storage::messages::append_content(conn, message_id_, std::string_view(reply).substr(saved_));
+      });
+      saved_ = reply.size();
+    } catch (const std::exception& e) {
+      // The whole reply is still saved when it ends; a crash before then loses this piece.
+      log::chat().warning("checkpoint of reply " + std::to_string(message_id_) + " failed: " + e.what());
+    }
+    saved_at_ = now;
+  }
+
   TurnObserver& observer_;
   const std::atomic<bool>& stopping_;
+  storage::Database& db_;
+  std::int64_t message_id_;
+  std::size_t saved_ = 0;
+  Clock::time_point saved_at_;
 };
 
 class InFlight {
@@ -68,16 +104,25 @@ class InFlight {
   std::atomic<int>& n_;
 };
 
-// What the model sees of the first `count` stored messages: each once, in order.
+// What the model sees of the first `count` stored messages. Superseded
+// replies (regenerated since) are out of the conversation. Of the rest, the
+// turns that got an answer, each once: a user message with its reply (whole,
+// or the part kept when it was stopped, failed or cut by a crash). A user
+// message whose reply has no text at all is left out with it, so the model
+// never sees two user messages in a row.
 std::vector<ChatMessage> history_of(const std::vector<storage::Message>& stored, std::size_t count) {
+  std::vector<const storage::Message*> line;
+  for (std::size_t i = 0; i < count && i < stored.size(); ++i)
+    if (!stored[i].superseded) line.push_back(&stored[i]);
   std::vector<ChatMessage> history;
-  history.reserve(count + 1);
-  for (std::size_t i = 0; i < count && i < stored.size(); ++i) {
-    const auto& m = stored[i];
-    // A regenerated reply left the conversation; a reply that failed before
-    // its first word has nothing to say to the model.
-    if (m.superseded || (m.role == "assistant" && m.content.empty())) continue;
-    history.push_back({m.role, m.content});
+  history.reserve(line.size() + 1);
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (line[i]->role != "user") continue;
+    const bool answered = i + 1 < line.size() && line[i + 1]->role == "assistant" && !line[i + 1]->content.empty();
+    if (!answered) continue;
+    history.push_back({line[i]->role, line[i]->content});
+    history.push_back({line[i + 1]->role, line[i + 1]->content});
+    ++i;
   }
   return history;
 }
@@ -112,7 +157,7 @@ Result<TurnPlace> place_turn(std::vector<storage::Message> stored, const TurnReq
                    "only the last reply of a session can be regenerated; message " + std::to_string(id) +
                        " is not it",
                    "message_id"};
-    place.keep = line.size() - 1;
+    place.keep = line.size() - 2;  // the history stops before the message answered again
     place.answered = line[line.size() - 2];
   } else if (request.edit_of) {
     const std::int64_t id = *request.edit_of;
@@ -277,13 +322,17 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
       !ok)
     return ok.error();
 
-  const auto resolved = configs_.resolve(config);
-  ProviderRequest call;
-  call.model = resolved->model;
-  call.temperature = request.temperature;
-  call.max_tokens = request.max_tokens;
-  call.config_json = resolved->effective_json;
-  call.options_json = request.options_json.empty() ? "{}" : request.options_json;
+  // The configs that may answer: this one, then its fallbacks that take this request as it is.
+  ProviderRequest base;
+  base.temperature = request.temperature;
+  base.max_tokens = request.max_tokens;
+  base.options_json = request.options_json.empty() ? "{}" : request.options_json;
+  std::vector<Candidate> candidates =
+      configs_.candidates(request.caller, *configs_.resolve(config), provider, base, [&](const LoadedProvider& p) {
+        return check_max_tokens(request.max_tokens, p.description(), limits_) &&
+               check_options(p.description().config_schema_json, base.options_json, "options", p.description().name);
+      });
+  ProviderRequest& call = candidates.front().request;
 
   const auto lock = lock_for(request.session_id);
   std::lock_guard session_guard(lock->mutex);
@@ -298,7 +347,7 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   }
   if (!place) return place.error();
   call.messages = history_of(place->line, place->keep);
-  if (!place->answered) call.messages.push_back({"user", request.user_message});
+  call.messages.push_back({"user", place->answered ? place->answered->content : request.user_message});
 
   TurnResult result;
   result.user.session_id = request.session_id;
@@ -337,14 +386,29 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
     return Error{ErrorKind::NotFound, "session_not_found",
                  "session " + std::to_string(request.session_id) + " was deleted", "session_id"};
 
-  observer.on_start({request.session_id, result.user.id, result.assistant.id, config.provider, call.model});
-
-  TurnSink sink(observer, stopping_);
+  for (auto& c : candidates) c.request.messages = call.messages;
+  storage::Message& reply = result.assistant;
+  TurnSink sink(observer, stopping_, db_, result.assistant.id);
   ReplyBudget budget(sink, limits_.max_reply_bytes);
-  ChatOutcome outcome = provider->chat(call, budget);
+  // The start event names the config that answers. Without fallbacks that
+  // is known now, and the client hears at once; with fallbacks, at the first
+  // byte, once retries and fallbacks are behind.
+  const Candidate* answering = &candidates.front();
+  bool announced = false;
+  auto on_answer = [&](std::size_t i) {
+    if (announced) return;
+    announced = true;
+    answering = &candidates[i];
+    reply.llm_provider = answering->provider_name;
+    reply.llm_model_name = answering->model;
+    reply.config_id = answering->config_id;
+    observer.on_start({request.session_id, result.user.id, result.assistant.id, answering->provider_name,
+                       answering->model, answering->config_id});
+  };
+  if (candidates.size() == 1) on_answer(0);
+  ChatOutcome outcome = call_resilient(candidates, budget, configs_.breakers(), on_answer, stopping_).outcome;
   budget.settle(outcome);
 
-  storage::Message& reply = result.assistant;
   reply.content = std::move(sink.reply);
   reply.prompt_tokens = outcome.prompt_tokens;
   reply.completion_tokens = outcome.completion_tokens;
@@ -367,10 +431,10 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
     case ChatStatus::Error:
       reply.status = kStatusError;
       reply.error_code = outcome.error_code;
-      reply.error_message = redact_secrets(outcome.error_message, resolved->secrets);
+      reply.error_message = redact_secrets(outcome.error_message, answering->secrets);
       result.error = Error{kind_of_upstream(outcome.error_code), outcome.error_code, reply.error_message, ""};
       log::chat().error("session " + std::to_string(request.session_id) + " message " +
-                        std::to_string(reply.id) + ": provider " + config.provider + " model " + call.model +
+                        std::to_string(reply.id) + ": provider " + answering->provider_name + " model " + answering->model +
                         " failed: " + outcome.error_code + ": " + reply.error_message);
       break;
   }

@@ -53,8 +53,9 @@ struct TurnStart {
   std::int64_t session_id = 0;
   std::int64_t user_message_id = 0;
   std::int64_t assistant_message_id = 0;
-  std::string provider;
+  std::string provider;  // of the config that answers: the session's, or one of its fallbacks
   std::string model;
+  std::int64_t config_id = 0;
 };
 
 // Sees a turn as it happens; every call is on the turn's thread.

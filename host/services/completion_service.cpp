@@ -6,6 +6,7 @@
 #include "host/plugins/plugin_registry.h"
 #include "host/services/chat_service.h"
 #include "host/services/config_service.h"
+#include "host/services/resilience.h"
 
 #include <cmath>
 
@@ -31,7 +32,8 @@ CompletionService::CompletionService(const PluginRegistry& registry, ConfigServi
     : registry_(registry), configs_(configs) {}
 
 Result<CompletionResult> CompletionService::complete(const CompletionRequest& request, ChatSink& sink,
-                                                    const std::function<void()>& before_call) {
+                                                    const std::function<void()>& before_call,
+                                                    const std::function<void(const std::string&)>& on_answer) {
   if (refusing_.load())
     return Error{ErrorKind::ShuttingDown, "shutting_down", "the host is shutting down; retry shortly", ""};
   if (request.messages.empty()) return invalid("messages", "messages must not be empty");
@@ -53,26 +55,35 @@ Result<CompletionResult> CompletionService::complete(const CompletionRequest& re
                  "provider \"" + config.record.provider + "\" of model \"" + request.model + "\" is not loaded", ""};
   if (auto ok = check_max_tokens(request.max_tokens, provider->description(), limits_); !ok) return ok.error();
 
-  ProviderRequest call;
-  call.model = config.model;
-  call.messages = request.messages;
-  call.temperature = request.temperature;
-  call.max_tokens = request.max_tokens;
-  call.config_json = config.effective_json;
-  call.options_json = request.options_json;
+  // This config, then its fallbacks that take the request.
+  ProviderRequest base;
+  base.messages = request.messages;
+  base.temperature = request.temperature;
+  base.max_tokens = request.max_tokens;
+  base.options_json = request.options_json;
+  const std::vector<Candidate> candidates =
+      configs_.candidates(request.caller, config, provider, base, [&](const LoadedProvider& p) {
+        return static_cast<bool>(check_max_tokens(request.max_tokens, p.description(), limits_));
+      });
 
   CompletionResult result;
-  result.provider = config.record.provider;
-  result.provider_model = call.model;
   ++in_flight_;
   if (before_call) before_call();
   const auto started = std::chrono::steady_clock::now();
   StoppableSink stoppable(sink, stopping_);
   ReplyBudget budget(stoppable, limits_.max_reply_bytes);
-  result.outcome = provider->chat(call, budget);
+  auto answered = [&](std::size_t i) {
+    result.provider = candidates[i].provider_name;
+    result.provider_model = candidates[i].model;
+    result.config_name = candidates[i].config_name;
+    if (on_answer) on_answer(candidates[i].config_name);
+  };
+  const ResilientOutcome called = call_resilient(candidates, budget, configs_.breakers(), answered, stopping_);
+  result.outcome = called.outcome;
   budget.settle(result.outcome);
   result.provider_time = std::chrono::steady_clock::now() - started;
-  result.outcome.error_message = redact_secrets(std::move(result.outcome.error_message), config.secrets);
+  result.outcome.error_message =
+      redact_secrets(std::move(result.outcome.error_message), candidates[called.answered_by].secrets);
   if (result.outcome.status == ChatStatus::Cancelled && stopping_.load()) {
     result.outcome.status = ChatStatus::Error;
     result.outcome.error_code = "shutting_down";

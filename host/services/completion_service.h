@@ -34,6 +34,7 @@ struct CompletionResult {
   ChatOutcome outcome;
   std::string provider;
   std::string provider_model;         // the model the provider was asked for
+  std::string config_name;            // the config that answered: the one named, or a fallback
   std::chrono::nanoseconds provider_time{0};
 };
 
@@ -44,9 +45,12 @@ class CompletionService {
   // Deltas go to `sink`. A failure before the provider is called (unknown
   // model, bad input, provider not loaded) is an Error; a provider failure is
   // in the outcome.
-  // `before_call`, when set, runs just before the provider is called.
+  // `before_call`, when set, runs just before the provider is called;
+  // `on_answer` with the name of the config that answers (it may be a
+  // fallback), before its first delta reaches `sink`.
   Result<CompletionResult> complete(const CompletionRequest& request, ChatSink& sink,
-                                    const std::function<void()>& before_call = {});
+                                    const std::function<void()>& before_call = {},
+                                    const std::function<void(const std::string&)>& on_answer = {});
 
   // Shutdown, as for chat turns: refuse new completions, then, after the
   // grace period, stop running ones; they end with code shutting_down.

@@ -3,9 +3,11 @@
 // LLM configs, the effective-config merge, and the default-config lookup.
 #include "host/services/config_service.h"
 
+#include "host/log.h"
 #include "host/plugins/plugin_registry.h"
 #include "host/services/labels.h"
 #include "host/services/option_schema.h"
+#include "host/services/resilience.h"
 #include "host/services/upstream_url.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
@@ -194,7 +196,10 @@ Result<Unit> ConfigService::validate(const storage::LlmConfig& c, const std::str
                                    (loaded.empty() ? "none" : loaded) + ")");
   }
   const std::string schema_json = provider->description().config_schema_json;
-  if (auto ok = check_options(schema_json, options_json, "options", "provider " + c.provider); !ok) return ok;
+  // The host's own keys (retries, fallbacks, the breaker) first; the plugin's schema judges the rest.
+  if (auto policy = read_resilience(options_json); !policy) return policy.error();
+  if (auto ok = check_options(schema_json, without_resilience(options_json), "options", "provider " + c.provider); !ok)
+    return ok;
   // Which environment variables a config may name is the operator's call.
   const Json options = Json::parse(options_json.empty() ? "{}" : options_json);
   const Json schema = Json::parse(schema_json);
@@ -217,7 +222,7 @@ Result<std::vector<ConfigInfo>> ConfigService::list(const Caller& caller) {
     std::vector<ConfigInfo> out;
     for (const auto& c :
          db_.read([&](storage::Conn& conn) { return storage::configs::list_visible(conn, caller.user_id); }))
-      out.push_back(to_info(c));
+      out.push_back(with_breaker(to_info(c)));
     return out;
   });
 }
@@ -226,11 +231,31 @@ Result<ConfigInfo> ConfigService::get(const Caller& caller, std::int64_t id) {
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
     const auto c = db_.read([&](storage::Conn& conn) { return storage::configs::find(conn, id); });
     if (!c || !visible(*c, caller)) return not_found(id);
-    return to_info(*c);
+    return with_breaker(to_info(*c));
   });
 }
 
+ConfigInfo ConfigService::with_breaker(ConfigInfo info) const {
+  info.breaker = breakers_.view(info.id);
+  return info;
+}
+
 namespace {
+
+// A config's fallbacks name other configs that everyone who may use it may
+// use too: a shared config falls back to shared ones only.
+Result<Unit> check_fallbacks(storage::Conn& conn, const storage::LlmConfig& c) {
+  const auto policy = read_resilience(c.options_json);
+  if (!policy) return policy.error();
+  for (const std::int64_t id : policy->fallbacks) {
+    if (id == c.id) return invalid("options", "options.fallbacks may not name the config itself");
+    const auto other = storage::configs::find(conn, id);
+    if (!other || (other->owner_user_id && other->owner_user_id != c.owner_user_id))
+      return invalid("options", "options.fallbacks names no config " + std::to_string(id) +
+                                    (c.owner_user_id ? " of yours or shared" : " that is shared"));
+  }
+  return Unit{};
+}
 
 // Applies `input` over `c` (the stored config, or a new one): readable
 // options replace the old ones; secrets supplied are sealed and replace
@@ -301,6 +326,7 @@ Result<ConfigInfo> ConfigService::create(const Caller& caller, const ConfigInput
       if (storage::configs::find_by_name(conn, c.name))
         return Error{ErrorKind::Conflict, "config_name_taken",
                      "an LLM config named \"" + c.name + "\" already exists", "name"};
+      if (auto ok = check_fallbacks(conn, c); !ok) return ok.error();
       c.id = storage::configs::insert(conn, c);
       AuthService::record(conn, caller, "config.create", describe(c),
                           std::string(c.owner_user_id ? "private" : "shared") + ", provider " + c.provider);
@@ -335,6 +361,7 @@ Result<ConfigInfo> ConfigService::update(const Caller& caller, std::int64_t id, 
           return Error{ErrorKind::Conflict, "config_name_taken",
                        "an LLM config named \"" + c.name + "\" already exists", "name"};
       }
+      if (auto ok = check_fallbacks(conn, c); !ok) return ok.error();
       storage::configs::update(conn, c);
       std::string changed;
       for (const auto& [field, given] : {std::pair{"name", input.name.has_value()},
@@ -403,10 +430,53 @@ std::shared_ptr<const ResolvedConfig> ConfigService::resolve(const storage::LlmC
   resolved->record = config;
   resolved->effective_json = effective_config_json(config, &resolved->secrets);
   resolved->model = effective_model(config);
+  if (auto policy = read_resilience(config.options_json)) resolved->resilience = policy.value();
   std::lock_guard guard(cache_mutex_);
   if (by_id_.size() > 4096) by_id_.clear();
   by_id_[config.id] = resolved;
   return resolved;
+}
+
+std::vector<std::shared_ptr<const ResolvedConfig>> ConfigService::fallbacks_of(const Caller& caller,
+                                                                                const ResolvedConfig& primary) {
+  std::vector<std::shared_ptr<const ResolvedConfig>> out;
+  if (primary.resilience.fallbacks.empty()) return out;
+  try {
+    const auto records = db_.read([&](storage::Conn& conn) {
+      std::vector<storage::LlmConfig> found;
+      for (const std::int64_t id : primary.resilience.fallbacks)
+        if (auto c = storage::configs::find(conn, id); c && visible(*c, caller)) found.push_back(*c);
+      return found;
+    });
+    for (const auto& c : records) out.push_back(resolve(c));
+  } catch (const std::exception& e) {
+    log::chat().error("cannot read the fallbacks of config " + std::to_string(primary.record.id) + ": " + e.what());
+  }
+  return out;
+}
+
+std::vector<Candidate> ConfigService::candidates(const Caller& caller, const ResolvedConfig& primary,
+                                                std::shared_ptr<LoadedProvider> provider, const ProviderRequest& base,
+                                                const std::function<bool(const LoadedProvider&)>& accepts) {
+  std::vector<Candidate> out;
+  auto add = [&](const ResolvedConfig& rc, std::shared_ptr<LoadedProvider> p) {
+    Candidate c;
+    c.config_id = rc.record.id;
+    c.config_name = rc.record.name;
+    c.provider_name = rc.record.provider;
+    c.model = rc.model;
+    c.provider = std::move(p);
+    c.request = base;
+    c.request.model = rc.model;
+    c.request.config_json = rc.effective_json;
+    c.policy = rc.resilience;
+    c.secrets = rc.secrets;
+    out.push_back(std::move(c));
+  };
+  add(primary, std::move(provider));
+  for (const auto& fallback : fallbacks_of(caller, primary))
+    if (auto p = registry_.provider(fallback->record.provider); p && accepts(*p)) add(*fallback, std::move(p));
+  return out;
 }
 
 Result<std::shared_ptr<const ResolvedConfig>> ConfigService::resolve_by_name(const Caller& caller,
@@ -542,7 +612,8 @@ std::string ConfigService::effective_config_json(const storage::LlmConfig& c, st
   try {
     const Json options = Json::parse(c.options_json.empty() ? "{}" : c.options_json);
     if (options.is_object())
-      for (const auto& [key, value] : options.items()) effective[key] = value;
+      for (const auto& [key, value] : options.items())
+        if (!is_resilience_option(key)) effective[key] = value;
   } catch (const Json::exception&) {
     // validate() refuses malformed options on write; an old row keeps the defaults.
   }

@@ -7,11 +7,13 @@
 #pragma once
 
 #include "host/services/caller.h"
+#include "host/services/resilience.h"
 #include "host/services/result.h"
 #include "storage/records.h"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -41,6 +43,7 @@ struct ConfigInfo {
   bool has_api_key = false;                // any secret is stored (api_key or a secret option)
   std::vector<std::string> secret_fields;  // which ones, e.g. "api_key", "options.headers.Authorization"
   bool shared = true;                      // false: private to the user who made it
+  BreakerView breaker;                     // its circuit breaker in this host
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
 };
@@ -69,6 +72,7 @@ struct ResolvedConfig {
   std::string effective_json;  // plugin defaults overridden field by field
   std::string model;           // the model really used
   std::vector<std::string> secrets;  // the opened secret values, to scrub from what comes back
+  ResiliencePolicy resilience;       // retries, fallbacks, breaker: the host's keys of its options
 };
 
 // `text` with every occurrence of each secret (of 4 characters or more)
@@ -102,6 +106,16 @@ class ConfigService {
   // `config` resolved, cached while its updated_at stays the same.
   std::shared_ptr<const ResolvedConfig> resolve(const storage::LlmConfig& config);
   Result<storage::LlmConfig> default_config_record(const Caller& caller);
+  // The configs `primary` falls back to, in order, resolved: those the caller
+  // may use and that still exist.
+  std::vector<std::shared_ptr<const ResolvedConfig>> fallbacks_of(const Caller& caller, const ResolvedConfig& primary);
+  // The calls that may answer a turn (host/services/resilience.h): `base` —
+  // messages, temperature, max_tokens, per-request options — sent to
+  // `primary` through `provider`, then to each fallback whose provider is
+  // loaded and `accepts` the request as it is.
+  std::vector<Candidate> candidates(const Caller& caller, const ResolvedConfig& primary,
+                                    std::shared_ptr<LoadedProvider> provider, const ProviderRequest& base,
+                                    const std::function<bool(const LoadedProvider&)>& accepts);
   Result<std::optional<std::int64_t>> preferred(const Caller& caller);
   Result<ConfigInfo> set_preferred(const Caller& caller, std::int64_t config_id);
   Result<Unit> clear_preferred(const Caller& caller);
@@ -128,15 +142,20 @@ class ConfigService {
   // set). Set once before serving (host/services/upstream_url.h).
   void set_ca_dir(std::string dir) { ca_dir_ = std::move(dir); }
 
+  // Each config's circuit breaker (host/services/resilience.h), shared by both doors.
+  CircuitBreakers& breakers() { return breakers_; }
+
  private:
   Result<Unit> validate(const storage::LlmConfig& config, const std::string& options_json) const;
   void forget_cached();
+  ConfigInfo with_breaker(ConfigInfo info) const;
 
   storage::Database& db_;
   const PluginRegistry& registry_;
   const crypto::SecretBox& secrets_;
   ConfigPolicy policy_;
   std::string ca_dir_;
+  CircuitBreakers breakers_;
 
   struct Named {
     std::shared_ptr<const ResolvedConfig> config;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
 
 #ifdef SB_LIBFUZZER
 extern "C" int LLVMFuzzerRunDriver(int* argc, char*** argv, int (*callback)(const std::uint8_t*, std::size_t));
@@ -29,6 +30,7 @@ struct Args {
   int result = 0;
 };
 
+#ifndef SB_LIBFUZZER
 void feed(const std::string& input) {
   LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(input.data()), input.size());
 }
@@ -73,8 +75,23 @@ std::size_t generated() {
   return runs;
 }
 
+#endif
+
+// --write-seeds=DIR: the target's seeds as files, to start a libFuzzer corpus from.
+bool write_seeds(const Args& args) {
+  const std::string flag = "--write-seeds=";
+  if (args.argc != 2 || std::string(args.argv[1]).rfind(flag, 0) != 0) return false;
+  const std::filesystem::path dir = std::string(args.argv[1]).substr(flag.size());
+  std::filesystem::create_directories(dir);
+  int n = 0;
+  for (const auto& s : seeds()) std::ofstream(dir / ("seed-" + std::to_string(n++)), std::ios::binary) << s;
+  std::printf("%d seeds written to %s\n", n, dir.c_str());
+  return true;
+}
+
 void* run(void* arg) {
   auto* args = static_cast<Args*>(arg);
+  if (write_seeds(*args)) return nullptr;
 #ifdef SB_LIBFUZZER
   args->result = LLVMFuzzerRunDriver(&args->argc, &args->argv, LLVMFuzzerTestOneInput);
 #else

@@ -9,6 +9,9 @@
 #include "raw_client.h"
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -96,6 +99,44 @@ TEST_F(FourWorkers, FiftyIdleKeptAliveConnectionsHoldNoWorker) {
     ASSERT_TRUE(r.has_value());
     EXPECT_EQ(r->status, 200);
   }
+}
+
+// --- workers after a burst --------------------------------------------------------
+
+class QuickIdleWorkers : public FrontEndTest {
+ protected:
+  void tune(HostOptions& o) const override { o.worker_idle_ms = 300; }
+};
+
+// Threads of this process (the host runs in it) named by the front end as workers.
+int worker_threads() {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    n += name == "sb-worker";
+  }
+  return n;
+}
+
+TEST_F(QuickIdleWorkers, TheWorkersABurstNeededEndWhenNoTrafficFollows) {
+  std::vector<std::future<HttpReply>> burst;
+  for (int i = 0; i < 12; ++i) {
+    const HttpReply s = post("/api/sessions", "{}");
+    ASSERT_EQ(s.status, 201);
+    const std::string body = R"({"session_id": )" + Json::parse(s.body)["id"].dump() +
+                             R"(, "user_message": "x", "options": {"tokens": 3, "delay_ms": 300}})";
+    burst.push_back(std::async(std::launch::async, [this, body] { return post("/api/chat", body); }));
+  }
+  std::this_thread::sleep_for(400ms);
+  EXPECT_GE(worker_threads(), 10) << "a worker per concurrent turn";
+  for (auto& b : burst) EXPECT_EQ(b.get().status, 200);
+  // No new connection, no request: the idle ones still go.
+  const auto deadline = Clock::now() + 10s;
+  while (worker_threads() > 1 && Clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  EXPECT_LE(worker_threads(), 1);
+  expect_chat_works();
 }
 
 // --- deadlines -------------------------------------------------------------------

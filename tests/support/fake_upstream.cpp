@@ -270,15 +270,16 @@ struct FakeUpstream::Server {
   std::uint16_t port = 0;
 };
 
-FakeUpstream::FakeUpstream(const TlsFiles* tls) : server_(std::make_unique<Server>()), tls_(tls != nullptr) {
+FakeUpstream::FakeUpstream(const TlsFiles* tls, std::uint16_t port)
+    : server_(std::make_unique<Server>()), tls_(tls != nullptr) {
   Poco::Net::ServerSocket socket;
   if (tls) {
     Poco::Net::initializeSSL();
     Poco::Net::Context::Ptr context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, tls->server_key,
                                                              tls->server_cert, "", Poco::Net::Context::VERIFY_NONE);
-    socket = Poco::Net::SecureServerSocket(Poco::Net::SocketAddress("127.0.0.1", 0), 64, context);
+    socket = Poco::Net::SecureServerSocket(Poco::Net::SocketAddress("127.0.0.1", port), 64, context);
   } else {
-    socket.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true);
+    socket.bind(Poco::Net::SocketAddress("127.0.0.1", port), true);
     socket.listen(64);
   }
   server_->port = socket.address().port();

@@ -47,8 +47,10 @@ TlsFiles make_test_certificates(const std::string& dir,
 
 class FakeUpstream {
  public:
-  // Plain HTTP, or HTTPS with `tls`.
-  explicit FakeUpstream(const TlsFiles* tls = nullptr);
+  // Plain HTTP, or HTTPS with `tls`; on `port`, or a free one. A server
+  // made again on the port of one destroyed is the same upstream back from
+  // an outage.
+  explicit FakeUpstream(const TlsFiles* tls = nullptr, std::uint16_t port = 0);
   ~FakeUpstream();
   FakeUpstream(const FakeUpstream&) = delete;
   FakeUpstream& operator=(const FakeUpstream&) = delete;
