@@ -24,6 +24,8 @@ const state = {
   follow: true,             // the conversation follows a stream only while the reader is at the bottom
   variant: new Map(),       // user message id → index of the reply shown among its replies
   editing: null,            // id of the user message being edited
+  pending: null,            // the config switch under way, if any
+  starting: false,          // the first message of a fresh page is making its chat
 };
 // `epoch` grows on every sign-in and sign-out, so an answer to a request made
 // under an earlier key never lands in the page of the next one.
@@ -577,12 +579,21 @@ async function* sseEvents(response) {
   }
 }
 
+// Resolves once the session's last config switch has reached the host, so a
+// turn sent right after it is answered by the config the page shows.
+function settled() {
+  return state.pending ?? Promise.resolve();
+}
+
 async function send() {
+  await settled();
   const text = $('input').value;
   const n = charCount(text);
   if (n === 0 || n > MAX_CHARS || state.streaming) return;
   // The first message on a fresh page starts a chat.
   if (!state.session) {
+    if (state.starting) return;  // a second Enter while the chat is being made
+    state.starting = true;
     try {
       const s = await api('POST', '/api/sessions', {});
       state.session = s;
@@ -593,6 +604,8 @@ async function send() {
     } catch (e) {
       complain(e);
       return;
+    } finally {
+      state.starting = false;
     }
   }
   const user = { id: null, role: 'user', content: text, status: 'complete' };
@@ -607,6 +620,7 @@ async function send() {
 }
 
 async function regenerate(reply) {
+  await settled();
   if (state.streaming || !state.session) return;
   const answered = state.messages.find((m) => m.id === reply.reply_to);
   state.variant.delete(reply.reply_to);
@@ -619,6 +633,7 @@ async function regenerate(reply) {
 }
 
 async function editAndResend(original, text) {
+  await settled();
   if (state.streaming || !state.session) return;
   const n = charCount(text);
   if (n === 0 || n > MAX_CHARS) {
@@ -841,15 +856,18 @@ function wire() {
       else { renderHeader(); renderMessages(); }
     } catch (e) { complain(e); }
   });
-  $('config-select').addEventListener('change', async (e) => {
-    try {
-      state.session = await api('PATCH', `/api/sessions/${state.session.id}`, { config_id: Number(e.target.value) });
-      await loadSessions();
-      showBanner('');
-    } catch (err) {
-      complain(err);
-      renderHeader();
-    }
+  $('config-select').addEventListener('change', (e) => {
+    // A message sent right after the switch waits for it (see `settled`).
+    state.pending = (async () => {
+      try {
+        state.session = await api('PATCH', `/api/sessions/${state.session.id}`, { config_id: Number(e.target.value) });
+        await loadSessions();
+        showBanner('');
+      } catch (err) {
+        complain(err);
+        renderHeader();
+      }
+    })();
   });
   $('make-default').addEventListener('click', async () => {
     try {
@@ -906,7 +924,7 @@ function keyFromAddress() {
 // Empties everything the previous user saw, so the next one never sees it.
 function resetApp() {
   Object.assign(state, { sessions: [], sessionTotal: 0, search: '', configs: [], providers: [], preferred: null,
-    session: null, messages: [], streaming: null, follow: true, editing: null });
+    session: null, messages: [], streaming: null, follow: true, editing: null, pending: null, starting: false });
   state.variant.clear();
   panel.users = [];
   panel.keys = [];
