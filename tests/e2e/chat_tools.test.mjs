@@ -490,6 +490,18 @@ test('the README screenshots: desktop 1280×800 and phone 390×844', async () =>
   await shot('readme-phone');
 });
 
+test('the list pages: "More chats" brings the next 50', async () => {
+  await page.setViewportSize(DESKTOP);
+  for (let i = 0; i < 50; i++) assert.equal((await host.api('POST', '/api/sessions', { title: `Paged ${i}` })).status, 201);
+  const total = (await host.api('GET', '/api/sessions')).json.total;
+  await page.reload();
+  await page.waitForSelector('body[data-ready=true]');
+  assert.equal(await page.getByTestId('session-item').count(), 50);
+  await page.getByTestId('more-sessions').click();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid=session-item]').length === n, total);
+  assert.equal(await page.getByTestId('more-sessions').isVisible(), false, 'nothing more to bring');
+});
+
 test('no step tripped the Content-Security-Policy or threw in the page', () => {
   assert.deepEqual(cspViolations, []);
   assert.deepEqual(pageErrors, []);
