@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace switchboard::storage {
 
@@ -40,12 +41,25 @@ struct Session {
   std::int64_t message_count = 0;   // counted by the repository with the session
 };
 
+// Where a message stands. One enum for the services, the routes and the SQL;
+// stored, and shown by the API and the page, by its name (status_name).
+enum class MessageStatus {
+  Complete,     // a user message accepted; a reply whole
+  Streaming,    // a reply being written (checkpointed as it goes)
+  Cancelled,    // the client stopped it; the partial reply is kept
+  Error,        // the provider failed; the partial reply is kept with the code
+  Interrupted,  // the host stopped or crashed under it; the checkpointed text is kept
+};
+const char* status_name(MessageStatus status);
+// nullopt for a name this version does not know.
+std::optional<MessageStatus> parse_status(std::string_view name);
+
 struct Message {
   std::int64_t id = 0;
   std::int64_t session_id = 0;
   std::string role;     // "user" or "assistant"
   std::string content;
-  std::string status;   // complete, streaming, cancelled, error, interrupted
+  MessageStatus status = MessageStatus::Complete;
   std::string llm_provider;    // snapshot of what made (or was asked for) this turn
   std::string llm_model_name;
   std::optional<std::int64_t> config_id;

@@ -76,7 +76,7 @@ Message message_at(const RecordSet& rs, std::size_t row) {
   m.session_id = int_at(rs, 1, row);
   m.role = str_at(rs, 2, row);
   m.content = str_at(rs, 3, row);
-  m.status = str_at(rs, 4, row);
+  m.status = parse_status(str_at(rs, 4, row)).value_or(MessageStatus::Error);
   m.llm_provider = str_at(rs, 5, row);
   m.llm_model_name = str_at(rs, 6, row);
   if (!rs.isNull(7, row)) m.config_id = int_at(rs, 7, row);
@@ -342,6 +342,24 @@ bool remove(Conn& c, std::int64_t id) {
 
 // --- messages ------------------------------------------------------------------
 
+const char* status_name(MessageStatus status) {
+  switch (status) {
+    case MessageStatus::Complete: return "complete";
+    case MessageStatus::Streaming: return "streaming";
+    case MessageStatus::Cancelled: return "cancelled";
+    case MessageStatus::Error: return "error";
+    case MessageStatus::Interrupted: return "interrupted";
+  }
+  return "error";
+}
+
+std::optional<MessageStatus> parse_status(std::string_view name) {
+  for (const auto s : {MessageStatus::Complete, MessageStatus::Streaming, MessageStatus::Cancelled,
+                       MessageStatus::Error, MessageStatus::Interrupted})
+    if (name == status_name(s)) return s;
+  return std::nullopt;
+}
+
 namespace messages {
 
 std::int64_t insert(Conn& c, const Message& message) {
@@ -349,6 +367,7 @@ std::int64_t insert(Conn& c, const Message& message) {
   if (m.created_at_ms == 0) m.created_at_ms = now_ms();
   Poco::Int64 session_id = m.session_id, prompt = m.prompt_tokens, completion = m.completion_tokens,
               created = m.created_at_ms;
+  std::string status = status_name(m.status);
   Poco::Nullable<Poco::Int64> config_id, reply_to;
   if (m.config_id) config_id = *m.config_id;
   if (m.reply_to) reply_to = *m.reply_to;
@@ -356,7 +375,7 @@ std::int64_t insert(Conn& c, const Message& message) {
   c.session() << c.sql("INSERT INTO messages (session_id, role, content, status, llm_provider, llm_model_name, config_id, "
                        "prompt_tokens, completion_tokens, finish_reason, error_code, error_message, created_at, "
                        "reply_to, superseded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-      use(session_id), use(m.role), use(m.content), use(m.status), use(m.llm_provider), use(m.llm_model_name),
+      use(session_id), use(m.role), use(m.content), use(status), use(m.llm_provider), use(m.llm_model_name),
       use(config_id), use(prompt), use(completion), use(m.finish_reason), use(m.error_code), use(m.error_message),
       use(created), use(reply_to), use(superseded), now;
   return last_id(c);
@@ -387,22 +406,24 @@ std::vector<Message> list(Conn& c, std::int64_t session_id) {
 bool finish(Conn& c, const Message& message) {
   Message m = message;
   Poco::Int64 id = m.id, prompt = m.prompt_tokens, completion = m.completion_tokens;
+  std::string status = status_name(m.status);
   Statement st(c.session());
   Poco::Nullable<Poco::Int64> config_id;
   if (m.config_id) config_id = *m.config_id;
   st << c.sql("UPDATE messages SET content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, "
               "finish_reason = ?, error_code = ?, error_message = ?, llm_provider = ?, llm_model_name = ?, "
               "config_id = ? WHERE id = ?"),
-      use(m.content), use(m.status), use(prompt), use(completion), use(m.finish_reason), use(m.error_code),
+      use(m.content), use(status), use(prompt), use(completion), use(m.finish_reason), use(m.error_code),
       use(m.error_message), use(m.llm_provider), use(m.llm_model_name), use(config_id), use(id);
   return st.execute() > 0;
 }
 
 bool append_content(Conn& c, std::int64_t id, std::string_view more) {
   Poco::Int64 key = id;
-  std::string text(more);
+  std::string text(more), streaming = status_name(MessageStatus::Streaming);
   Statement st(c.session());
-  st << c.sql("UPDATE messages SET content = content || ? WHERE id = ? AND status = 'streaming'"), use(text), use(key);
+  st << c.sql("UPDATE messages SET content = content || ? WHERE id = ? AND status = ?"), use(text), use(key),
+      use(streaming);
   return st.execute() > 0;
 }
 
@@ -421,9 +442,11 @@ std::int64_t remove_from(Conn& c, std::int64_t session_id, std::int64_t first_id
 }
 
 std::int64_t mark_interrupted(Conn& c) {
+  std::string interrupted = status_name(MessageStatus::Interrupted), streaming = status_name(MessageStatus::Streaming);
   Statement st(c.session());
-  st << c.sql("UPDATE messages SET status = 'interrupted', error_code = 'interrupted', "
-              "error_message = 'the host stopped while this reply was streaming' WHERE status = 'streaming'");
+  st << c.sql("UPDATE messages SET status = ?, error_code = 'interrupted', "
+              "error_message = 'the host stopped while this reply was streaming' WHERE status = ?"),
+      use(interrupted), use(streaming);
   return static_cast<std::int64_t>(st.execute());
 }
 

@@ -288,7 +288,7 @@ Json to_json(const storage::Message& m) {
             {"session_id", m.session_id},
             {"role", m.role},
             {"content", m.content},
-            {"status", m.status},
+            {"status", storage::status_name(m.status)},
             {"llm_provider", m.llm_provider},
             {"llm_model_name", m.llm_model_name},
             {"config_id", m.config_id ? Json(*m.config_id) : Json(nullptr)},

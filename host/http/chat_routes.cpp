@@ -71,7 +71,7 @@ void stream_sse(Exchange& ex, ApiContext& ctx, const TurnRequest& request);
 
 void count(const TurnResult& turn) {
   metrics::global().chat_turns.add();
-  if (turn.assistant.status == "error") metrics::global().upstream_errors.add();
+  if (turn.assistant.status == storage::MessageStatus::Error) metrics::global().upstream_errors.add();
 }
 
 }  // namespace
@@ -86,7 +86,7 @@ void register_chat_routes(Router& router, ApiContext& ctx) {
     if (!result) return send_service_error(ex, result.error());
     const TurnResult& turn = result.value();
     count(turn);
-    if (turn.assistant.status == "cancelled") {
+    if (turn.assistant.status == storage::MessageStatus::Cancelled) {
       ex.response.setKeepAlive(false);  // the client left: no one to answer
       return;
     }
@@ -148,7 +148,7 @@ void stream_sse(Exchange& ex, ApiContext& ctx, const TurnRequest& request) {
                         {"code", turn.error->code},
                         {"message", turn.error->message},
                         {"message_id", turn.assistant.id}});
-  } else if (turn.assistant.status == "complete") {
+  } else if (turn.assistant.status == storage::MessageStatus::Complete) {
     sse.event("done", {{"type", "done"},
                        {"message_id", turn.assistant.id},
                        {"finish_reason", turn.assistant.finish_reason},

@@ -25,11 +25,7 @@ struct ChatService::SessionLock {
 
 namespace {
 
-constexpr const char* kStatusComplete = "complete";
-constexpr const char* kStatusStreaming = "streaming";
-constexpr const char* kStatusCancelled = "cancelled";
-constexpr const char* kStatusError = "error";
-constexpr const char* kStatusInterrupted = "interrupted";
+using storage::MessageStatus;
 
 Error storage_failure(const std::exception& e) {
   return {ErrorKind::Internal, "storage_error", std::string("storage failure: ") + e.what(), ""};
@@ -42,9 +38,11 @@ ErrorKind kind_of_upstream(const std::string& code) {
 
 // Forwards the provider's reply to the observer, keeps a copy to save, and
 // checkpoints it while it streams, so that a crash keeps what the client saw:
-// the stored text is at most kCheckpointEvery behind what was sent, or
-// kCheckpointBytes (a quarter of what is stored, for long replies: a reply
-// of n bytes costs O(log n) appends plus one a second, not one per token).
+// the stored text is at most kCheckpointEvery behind what was sent (plus the
+// time a write waits for the database: half a second leaves room for it
+// within the promised second), or kCheckpointBytes (a quarter of what is
+// stored, for long replies: a reply of n bytes costs O(log n) appends plus
+// two a second, not one per token).
 class TurnSink final : public ChatSink {
  public:
   TurnSink(TurnObserver& observer, const std::atomic<bool>& stopping, storage::Database& db, std::int64_t message_id)
@@ -66,7 +64,7 @@ class TurnSink final : public ChatSink {
  private:
   using Clock = std::chrono::steady_clock;
   static constexpr std::size_t kCheckpointBytes = 256;
-  static constexpr Clock::duration kCheckpointEvery = std::chrono::seconds(1);
+  static constexpr Clock::duration kCheckpointEvery = std::chrono::milliseconds(500);
 
   void checkpoint() {
     const std::size_t unsaved = reply.size() - saved_;
@@ -353,14 +351,14 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   result.user.session_id = request.session_id;
   result.user.role = "user";
   result.user.content = request.user_message;
-  result.user.status = kStatusComplete;
+  result.user.status = MessageStatus::Complete;
   result.user.llm_provider = config.provider;
   result.user.llm_model_name = call.model;
   result.user.config_id = config.id;
   result.assistant = result.user;
   result.assistant.role = "assistant";
   result.assistant.content.clear();
-  result.assistant.status = kStatusStreaming;
+  result.assistant.status = MessageStatus::Streaming;
   if (place->answered) result.user = *place->answered;
   try {
     db_.write([&](storage::Conn& conn) {
@@ -414,22 +412,22 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   reply.completion_tokens = outcome.completion_tokens;
   switch (outcome.status) {
     case ChatStatus::Complete:
-      reply.status = kStatusComplete;
+      reply.status = MessageStatus::Complete;
       reply.finish_reason = outcome.finish_reason;
       break;
     case ChatStatus::Cancelled:
       if (stopping_.load()) {
-        reply.status = kStatusInterrupted;
+        reply.status = MessageStatus::Interrupted;
         reply.error_code = "shutting_down";
         reply.error_message = "the host shut down during the reply";
         result.error = Error{ErrorKind::ShuttingDown, reply.error_code, reply.error_message, ""};
       } else {
-        reply.status = kStatusCancelled;
+        reply.status = MessageStatus::Cancelled;
         reply.finish_reason = "cancelled";
       }
       break;
     case ChatStatus::Error:
-      reply.status = kStatusError;
+      reply.status = MessageStatus::Error;
       reply.error_code = outcome.error_code;
       reply.error_message = redact_secrets(outcome.error_message, answering->secrets);
       result.error = Error{kind_of_upstream(outcome.error_code), outcome.error_code, reply.error_message, ""};

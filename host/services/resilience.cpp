@@ -119,7 +119,11 @@ std::string without_resilience(const std::string& options_json) {
 }
 
 bool retryable(const std::string& code) {
-  return code == "upstream_unavailable" || code == "upstream_error" || code == "upstream_rate_limited";
+  // upstream_protocol: the upstream answered, then broke off or sent what is
+  // not its protocol. Before the first byte reached the client that is as
+  // safe to try again as a refused connection.
+  return code == "upstream_unavailable" || code == "upstream_error" || code == "upstream_rate_limited" ||
+         code == "upstream_protocol";
 }
 
 std::optional<std::chrono::milliseconds> retry_after(const std::string& message) {
@@ -235,12 +239,18 @@ ResilientOutcome call_resilient(const std::vector<Candidate>& candidates, ChatSi
         return result;
       }
       if (!retryable(result.outcome.error_code) || attempt >= c.policy.retry_attempts) break;
-      // Exponential backoff with full jitter, or what the upstream asked for.
+      // Exponential backoff with full jitter, cut to what is left of the
+      // budget; or what the upstream asked for, which is honoured or not at all.
+      const Clock::duration left = budget - waited;
+      if (left <= Clock::duration::zero()) break;
       const auto cap = kFirstBackoff * (1 << std::min(attempt, 10));
-      Clock::duration wait = std::chrono::milliseconds(
-          std::uniform_int_distribution<std::int64_t>(0, std::chrono::milliseconds(cap).count())(jitter));
-      if (const auto asked = retry_after(result.outcome.error_message)) wait = *asked;
-      if (waited + wait > budget) break;
+      Clock::duration wait = std::min<Clock::duration>(
+          left, std::chrono::milliseconds(
+                    std::uniform_int_distribution<std::int64_t>(0, std::chrono::milliseconds(cap).count())(jitter)));
+      if (const auto asked = retry_after(result.outcome.error_message)) {
+        if (*asked > left) break;
+        wait = *asked;
+      }
       log::chat().information("config " + c.config_name + ": " + result.outcome.error_code + "; retry " +
                               std::to_string(attempt + 1) + " of " + std::to_string(c.policy.retry_attempts) +
                               " in " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) +

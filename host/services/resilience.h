@@ -47,7 +47,8 @@ Result<ResiliencePolicy> read_resilience(const std::string& options_json);
 std::string without_resilience(const std::string& options_json);
 
 // Worth another try before the first byte: the upstream was unreachable,
-// failed (5xx) or asked to slow down (429). Never another 4xx.
+// failed (5xx), asked to slow down (429), or broke off before any text.
+// Never another 4xx.
 bool retryable(const std::string& error_code);
 // The wait an upstream asked for, from a provider message "... (retry after N s) ...".
 std::optional<std::chrono::milliseconds> retry_after(const std::string& error_message);

@@ -59,11 +59,11 @@ std::string session_markdown(const SessionInfo& session, const std::vector<stora
       out += "\n## User\n\n";
     } else {
       out += "\n## Assistant (" + m.llm_provider + " · " + m.llm_model_name + ")";
-      if (m.status != "complete") out += " — " + m.status;
+      if (m.status != storage::MessageStatus::Complete) out += std::string(" — ") + storage::status_name(m.status);
       out += "\n\n";
     }
     out += m.content;
-    if (!m.error_message.empty() && m.status != "cancelled") out += "\n\n> Error: " + m.error_message;
+    if (!m.error_message.empty() && m.status != storage::MessageStatus::Cancelled) out += "\n\n> Error: " + m.error_message;
     out += "\n";
   }
   return out;

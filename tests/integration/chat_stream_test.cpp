@@ -207,7 +207,7 @@ TEST_F(ShortGrace, GracefulStopEndsStreamsWithShuttingDownAndSavesThem) {
   auto db = storage::Database::open_sqlite(dir_.file("switchboard.db"));
   const auto saved = db->read([&](storage::Conn& c) { return storage::messages::list(c, s); });
   ASSERT_EQ(saved.size(), 2u);
-  EXPECT_EQ(saved[1].status, "interrupted");
+  EXPECT_EQ(saved[1].status, storage::MessageStatus::Interrupted);
   EXPECT_EQ(saved[1].error_code, "shutting_down");
   EXPECT_EQ(saved[1].content.rfind("tok1 ", 0), 0u);
 }

@@ -321,7 +321,7 @@ TEST_F(Services, BothMessagesOfATurnCarryTheSnapshotStreamingOrNot) {
   for (const auto& m : messages) {
     EXPECT_EQ(m.llm_provider, "mock") << m.role << " " << m.id;
     EXPECT_EQ(m.llm_model_name, "mock-echo") << m.role << " " << m.id;
-    EXPECT_EQ(m.status, "complete");
+    EXPECT_EQ(m.status, storage::MessageStatus::Complete);
   }
   EXPECT_EQ(messages[1].content, "not streamed");
   EXPECT_EQ(messages[3].content, "streamed");
@@ -405,8 +405,8 @@ TEST_F(Services, MidStreamFailureKeepsThePartialReplyAsError) {
   EXPECT_EQ(r.error->kind, ErrorKind::Upstream);
   const auto messages = stored(s.id);
   ASSERT_EQ(messages.size(), 2u);
-  EXPECT_EQ(messages[0].status, "complete") << "the user message was accepted";
-  EXPECT_EQ(messages[1].status, "error");
+  EXPECT_EQ(messages[0].status, storage::MessageStatus::Complete) << "the user message was accepted";
+  EXPECT_EQ(messages[1].status, storage::MessageStatus::Error);
   EXPECT_EQ(messages[1].content, "tok1 tok2 tok3 ");
   EXPECT_EQ(messages[1].error_code, "mock_failure");
 }
@@ -427,7 +427,7 @@ TEST_F(Services, CancelKeepsThePartialReplyAsCancelled) {
   EXPECT_FALSE(r->error.has_value());
   const auto messages = stored(s.id);
   ASSERT_EQ(messages.size(), 2u);
-  EXPECT_EQ(messages[1].status, "cancelled");
+  EXPECT_EQ(messages[1].status, storage::MessageStatus::Cancelled);
   EXPECT_EQ(messages[1].content, "tok1 tok2 ");
 }
 
@@ -440,7 +440,7 @@ TEST_F(Services, RepliesLeftStreamingByACrashAreMarkedInterrupted) {
     m.session_id = s.id;
     m.role = "assistant";
     m.content = "half a rep";
-    m.status = "streaming";
+    m.status = storage::MessageStatus::Streaming;
     m.llm_provider = "mock";
     m.llm_model_name = "mock-echo";
     m.created_at_ms = storage::now_ms();
@@ -451,7 +451,7 @@ TEST_F(Services, RepliesLeftStreamingByACrashAreMarkedInterrupted) {
   EXPECT_EQ(chat_->recover_interrupted().value(), 1);
   const auto messages = stored(s.id);
   ASSERT_EQ(messages.size(), 1u);
-  EXPECT_EQ(messages[0].status, "interrupted");
+  EXPECT_EQ(messages[0].status, storage::MessageStatus::Interrupted);
   EXPECT_EQ(messages[0].content, "half a rep");
   EXPECT_EQ(chat_->recover_interrupted().value(), 0);
 }
@@ -499,7 +499,7 @@ TEST_F(Services, ShutdownInterruptsInFlightTurnsAndRefusesNewOnes) {
   EXPECT_EQ(result->value().error->code, "shutting_down");
   const auto messages = stored(s.id);
   ASSERT_EQ(messages.size(), 2u);
-  EXPECT_EQ(messages[1].status, "interrupted");
+  EXPECT_EQ(messages[1].status, storage::MessageStatus::Interrupted);
   EXPECT_FALSE(messages[1].content.empty());
 
   TurnRequest late;
@@ -525,7 +525,7 @@ TEST_F(Services, EightThreadsFiftyTurnsEightSessionsLoseNothing) {
         req.session_id = ids[static_cast<std::size_t>((t + n) % kSessions)];
         req.user_message = "t" + std::to_string(t) + "n" + std::to_string(n);
         const auto r = chat_->chat_turn(req);
-        if (!r.ok() || r->error || r->assistant.status != "complete") ++failures;
+        if (!r.ok() || r->error || r->assistant.status != storage::MessageStatus::Complete) ++failures;
       }
     });
   }

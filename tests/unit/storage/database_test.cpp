@@ -66,7 +66,7 @@ class Storage : public ::testing::Test {
       return sessions::insert(c, s);
     });
   }
-  std::int64_t add_message(std::int64_t session_id, const std::string& status = "complete") {
+  std::int64_t add_message(std::int64_t session_id, MessageStatus status = MessageStatus::Complete) {
     return db_->write([&](Conn& c) {
       Message m;
       m.session_id = session_id;
@@ -232,15 +232,15 @@ TEST_F(Storage, TouchAlwaysMovesForward) {
 TEST_F(Storage, MessagesListOldestFirstAndFinishAndInterrupt) {
   const auto s = add_session(add_config("c"));
   const auto a = add_message(s);
-  const auto b = add_message(s, "streaming");
+  const auto b = add_message(s, MessageStatus::Streaming);
   const auto list = db_->read([&](Conn& c) { return messages::list(c, s); });
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list[0].id, a);
   EXPECT_FALSE(list[0].config_id.has_value());
   EXPECT_EQ(db_->write([](Conn& c) { return messages::mark_interrupted(c); }), 1);
   auto m = *db_->read([&](Conn& c) { return messages::find(c, b); });
-  EXPECT_EQ(m.status, "interrupted");
-  m.status = "complete";
+  EXPECT_EQ(m.status, MessageStatus::Interrupted);
+  m.status = MessageStatus::Complete;
   m.content = "done";
   m.completion_tokens = 3;
   db_->write([&](Conn& c) { messages::finish(c, m); });
@@ -276,7 +276,7 @@ TEST_F(Storage, EightThreadsOfWriteTransactionsNeverLockEachOutOrLoseARow) {
             m.session_id = session->id;
             m.role = "user";
             m.content = "x";
-            m.status = "complete";
+            m.status = MessageStatus::Complete;
             m.llm_provider = "mock";
             m.llm_model_name = "m";
             messages::insert(c, m);
