@@ -219,7 +219,7 @@ test('desktop: Markdown tables, lists, links and highlighted code', async () => 
   await newChat();
   await say([
     '## Results', '', '| name | score |', '|------|------:|', '| ada | 3 |', '| bob | 5 |', '',
-    '- first', '- second', '', '1. one', '2. two', '',
+    '- first', '- second', '', '3. three', '4. four', '',
     'See [the docs](https://example.com/docs).', '',
     '```python', 'def add(a, b):', '    return a + b  # sum', '```',
   ].join('\n'));
@@ -228,6 +228,8 @@ test('desktop: Markdown tables, lists, links and highlighted code', async () => 
   assert.equal(await body.locator('th').first().textContent(), 'name');
   assert.equal(await body.locator('ul li').count(), 2);
   assert.equal(await body.locator('ol li').count(), 2);
+  assert.equal(await body.locator('ol').getAttribute('start'), '3', 'a list keeps its first number');
+  assert.equal(await body.locator('th').nth(1).getAttribute('align'), 'right', 'a column keeps its alignment');
   const link = body.locator('a', { hasText: 'the docs' });
   assert.equal(await link.getAttribute('href'), 'https://example.com/docs');
   assert.equal(await link.getAttribute('rel'), 'noopener noreferrer');
