@@ -46,6 +46,15 @@ std::string render_prometheus() {
   counter("switchboard_chat_turns_total", "chat turns run (native and /v1)", r.chat_turns);
   counter("switchboard_streamed_tokens_total", "deltas streamed to clients", r.streamed_tokens);
   counter("switchboard_upstream_errors_total", "turns that ended with a provider error", r.upstream_errors);
+  counter("switchboard_plugin_reloads_total", "plugin directory reloads (start, watch, rescan, request, SIGHUP)",
+          r.plugin_reloads);
+  out += "# HELP switchboard_plugin_events_total plugin libraries added, replaced, removed or refused by reloads\n"
+         "# TYPE switchboard_plugin_events_total counter\n";
+  for (const auto& [event, c] : {std::pair<const char*, const Counter*>{"added", &r.plugin_added},
+                                 {"replaced", &r.plugin_replaced},
+                                 {"removed", &r.plugin_removed},
+                                 {"refused", &r.plugin_refused}})
+    out += std::string("switchboard_plugin_events_total{event=\"") + event + "\"} " + std::to_string(c->value()) + "\n";
   r.openai_overhead_seconds.render(out, "switchboard_openai_overhead_seconds",
                                    "time /v1/chat/completions spends outside the provider");
   r.request_seconds.render(out, "switchboard_http_request_seconds", "whole HTTP request time");

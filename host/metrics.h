@@ -43,6 +43,12 @@ struct Registry {
   Counter chat_turns;
   Counter streamed_tokens;
   Counter upstream_errors;
+  // Plugin reloads and what they did (host/plugins/plugin_registry.cpp).
+  Counter plugin_reloads;
+  Counter plugin_added;
+  Counter plugin_replaced;
+  Counter plugin_removed;
+  Counter plugin_refused;
   Histogram openai_overhead_seconds;  // /v1: time outside the provider
   Histogram request_seconds;          // every request, whole
 };

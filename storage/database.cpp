@@ -104,7 +104,19 @@ const std::vector<std::vector<const char*>> kMigrations = {
         "ALTER TABLE llm_configs ADD COLUMN secret_options TEXT NULL",
         "ALTER TABLE llm_configs ADD COLUMN secret_origin TEXT NOT NULL DEFAULT ''",
     },
-    // 3: a session's system prompt, sent first in every turn's history.
+    // 3: replies kept side by side. reply_to names the user message an
+    // assistant reply answers (several replies after a regenerate); a
+    // superseded reply stays readable but leaves the conversation the model
+    // sees. Replies stored before this version answer the user message
+    // before them.
+    {
+        "ALTER TABLE messages ADD COLUMN reply_to BIGINT NULL",
+        "ALTER TABLE messages ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0",
+        "UPDATE messages SET reply_to = (SELECT MAX(u.id) FROM messages u WHERE u.session_id = messages.session_id"
+        " AND u.role = 'user' AND u.id < messages.id) WHERE role = 'assistant'",
+        "CREATE INDEX messages_reply_to ON messages(reply_to)",
+    },
+    // 4: a session's system prompt, sent first in every turn's history.
     {
         "ALTER TABLE sessions ADD COLUMN system_prompt TEXT NOT NULL DEFAULT ''",
     },

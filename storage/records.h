@@ -39,6 +39,7 @@ struct Session {
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
   std::optional<LlmConfig> config;  // loaded by the repository with the session
+  std::int64_t message_count = 0;   // counted by the repository with the session
 };
 
 // Where a message stands. One enum for the services, the routes and the SQL;
@@ -69,6 +70,8 @@ struct Message {
   std::string error_code;
   std::string error_message;
   std::int64_t created_at_ms = 0;
+  std::optional<std::int64_t> reply_to;  // assistant: the user message it answers
+  bool superseded = false;  // a reply regenerated since: kept, but out of the model's history
 };
 
 struct User {

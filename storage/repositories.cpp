@@ -29,7 +29,7 @@ constexpr const char* kSessionColumns =
     "s.id, s.title, s.config_id, s.owner, s.created_at, s.updated_at, s.system_prompt";
 constexpr const char* kMessageColumns =
     "id, session_id, role, content, status, llm_provider, llm_model_name, config_id, prompt_tokens, "
-    "completion_tokens, finish_reason, error_code, error_message, created_at";
+    "completion_tokens, finish_reason, error_code, error_message, created_at, reply_to, superseded";
 
 std::int64_t int_at(const RecordSet& rs, std::size_t col, std::size_t row) {
   return rs.isNull(col, row) ? 0 : rs.value(col, row).convert<Poco::Int64>();
@@ -68,6 +68,7 @@ Session session_at(const RecordSet& rs, std::size_t row) {
   s.system_prompt = str_at(rs, 6, row);
   if (!rs.isNull(7, row)) s.config = config_at(rs, row, 7);
   static_assert(kConfigColumnCount == 12, "session_at reads the config columns after the session's seven");
+  s.message_count = int_at(rs, 19, row);
   return s;
 }
 
@@ -87,6 +88,8 @@ Message message_at(const RecordSet& rs, std::size_t row) {
   m.error_code = str_at(rs, 11, row);
   m.error_message = str_at(rs, 12, row);
   m.created_at_ms = int_at(rs, 13, row);
+  if (!rs.isNull(14, row)) m.reply_to = int_at(rs, 14, row);
+  m.superseded = int_at(rs, 15, row) != 0;
   return m;
 }
 
@@ -228,8 +231,23 @@ namespace sessions {
 namespace {
 std::string select_sessions(const std::string& where) {
   return std::string("SELECT ") + kSessionColumns + ", " + kConfigColumns +
+         ", (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id)"
          " FROM sessions s LEFT JOIN llm_configs c ON c.id = s.config_id " + where;
 }
+
+// A LIKE pattern that finds `text` anywhere, its own % _ and \ taken literally.
+std::string contains_pattern(const std::string& text) {
+  std::string out = "%";
+  for (const char ch : text) {
+    if (ch == '%' || ch == '_' || ch == '\\') out += '\\';
+    out += static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+  }
+  return out + "%";
+}
+
+constexpr const char* kSearchWhere =
+    "WHERE s.owner = ? AND (LOWER(s.title) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m "
+    "WHERE m.session_id = s.id AND LOWER(m.content) LIKE ? ESCAPE '\\'))";
 }  // namespace
 
 std::int64_t insert(Conn& c, const Session& session) {
@@ -267,6 +285,27 @@ std::int64_t count(Conn& c, const std::string& owner) {
   std::string who = owner;
   Statement st(c.session());
   st << c.sql("SELECT COUNT(*) FROM sessions WHERE owner = ?"), use(who);
+  return scalar(st);
+}
+
+std::vector<Session> search(Conn& c, const std::string& owner, const std::string& text, std::int64_t limit,
+                            std::int64_t offset) {
+  std::string who = owner, pattern = contains_pattern(text), again = pattern;
+  Poco::Int64 lim = limit, off = offset;
+  Statement st(c.session());
+  st << c.sql(select_sessions(std::string(kSearchWhere) + " ORDER BY s.updated_at DESC, s.id DESC LIMIT ? OFFSET ?")),
+      use(who), use(pattern), use(again), use(lim), use(off);
+  st.execute();
+  RecordSet rs(st);
+  std::vector<Session> out;
+  for (std::size_t r = 0; r < rs.rowCount(); ++r) out.push_back(session_at(rs, r));
+  return out;
+}
+
+std::int64_t search_count(Conn& c, const std::string& owner, const std::string& text) {
+  std::string who = owner, pattern = contains_pattern(text), again = pattern;
+  Statement st(c.session());
+  st << c.sql(std::string("SELECT COUNT(*) FROM sessions s ") + kSearchWhere), use(who), use(pattern), use(again);
   return scalar(st);
 }
 
@@ -339,14 +378,16 @@ std::int64_t insert(Conn& c, const Message& message) {
   Poco::Int64 session_id = m.session_id, prompt = m.prompt_tokens, completion = m.completion_tokens,
               created = m.created_at_ms;
   std::string status = status_name(m.status);
-  Poco::Nullable<Poco::Int64> config_id;
+  Poco::Nullable<Poco::Int64> config_id, reply_to;
   if (m.config_id) config_id = *m.config_id;
+  if (m.reply_to) reply_to = *m.reply_to;
+  Poco::Int64 superseded = m.superseded ? 1 : 0;
   c.session() << c.sql("INSERT INTO messages (session_id, role, content, status, llm_provider, llm_model_name, config_id, "
-                       "prompt_tokens, completion_tokens, finish_reason, error_code, error_message, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                       "prompt_tokens, completion_tokens, finish_reason, error_code, error_message, created_at, "
+                       "reply_to, superseded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       use(session_id), use(m.role), use(m.content), use(status), use(m.llm_provider), use(m.llm_model_name),
       use(config_id), use(prompt), use(completion), use(m.finish_reason), use(m.error_code), use(m.error_message),
-      use(created), now;
+      use(created), use(reply_to), use(superseded), now;
   return last_id(c);
 }
 
@@ -394,6 +435,20 @@ bool append_content(Conn& c, std::int64_t id, std::string_view more) {
   st << c.sql("UPDATE messages SET content = content || ? WHERE id = ? AND status = ?"), use(text), use(key),
       use(streaming);
   return st.execute() > 0;
+}
+
+bool supersede(Conn& c, std::int64_t id) {
+  Poco::Int64 key = id;
+  Statement st(c.session());
+  st << c.sql("UPDATE messages SET superseded = 1 WHERE id = ?"), use(key);
+  return st.execute() > 0;
+}
+
+std::int64_t remove_from(Conn& c, std::int64_t session_id, std::int64_t first_id) {
+  Poco::Int64 session = session_id, first = first_id;
+  Statement st(c.session());
+  st << c.sql("DELETE FROM messages WHERE session_id = ? AND id >= ?"), use(session), use(first);
+  return static_cast<std::int64_t>(st.execute());
 }
 
 std::int64_t mark_interrupted(Conn& c) {

@@ -36,6 +36,11 @@ std::optional<Session> find(Conn& c, std::int64_t id);   // with .config
 // Most recently updated first (ties: newest id first).
 std::vector<Session> list(Conn& c, const std::string& owner, std::int64_t limit, std::int64_t offset);
 std::int64_t count(Conn& c, const std::string& owner);
+// The owner's sessions whose title or any message contains `text` (case-
+// insensitive for ASCII; matched literally, % and _ included), in list order.
+std::vector<Session> search(Conn& c, const std::string& owner, const std::string& text, std::int64_t limit,
+                            std::int64_t offset);
+std::int64_t search_count(Conn& c, const std::string& owner, const std::string& text);
 bool rename(Conn& c, std::int64_t id, const std::string& title);
 bool set_config(Conn& c, std::int64_t id, std::int64_t config_id);
 bool set_system_prompt(Conn& c, std::int64_t id, const std::string& prompt);
@@ -50,6 +55,10 @@ std::vector<Message> list(Conn& c, std::int64_t session_id);  // oldest first
 // Saves the outcome of a reply: content, status, tokens, finish reason, error,
 // and the snapshot of the config that answered (a fallback, perhaps).
 bool finish(Conn& c, const Message& message);
+// Takes a reply out of the conversation (a regenerated one); it stays readable.
+bool supersede(Conn& c, std::int64_t id);
+// Deletes the messages of a session from `first_id` on (an edited message and what followed it).
+std::int64_t remove_from(Conn& c, std::int64_t session_id, std::int64_t first_id);
 // A checkpoint of a reply still streaming: `more` is appended to its content
 // (only while it is "streaming"; a finished reply is left alone).
 bool append_content(Conn& c, std::int64_t id, std::string_view more);

@@ -10,6 +10,7 @@
 #include "host/http/web_assets.h"
 #include "host/log.h"
 #include "host/plugins/plugin_registry.h"
+#include "host/plugins/plugin_watcher.h"
 #include "host/services/auth_service.h"
 #include "host/services/chat_service.h"
 #include "host/services/crypto.h"
@@ -30,6 +31,7 @@ namespace switchboard {
 struct Host::State {
   HostOptions options;
   std::shared_ptr<PluginRegistry> registry;
+  std::unique_ptr<PluginWatcher> watcher;
   std::unique_ptr<storage::Database> db;
   std::optional<crypto::SecretBox> secrets;
   std::unique_ptr<AuthService> auth;
@@ -55,7 +57,11 @@ std::filesystem::path resolve_plugin_dir(const HostOptions& options, const Manif
   }
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::filesystem::path("plugins") : exe.parent_path() / "plugins";
+  if (ec) return "plugins";
+  const auto beside = exe.parent_path() / "plugins";
+  // An installed host (cmake --install): bin/switchboard, lib/switchboard/plugins.
+  const auto installed = (exe.parent_path() / SB_INSTALLED_PLUGIN_DIR).lexically_normal();
+  return !std::filesystem::exists(beside, ec) && std::filesystem::exists(installed, ec) ? installed : beside;
 }
 
 std::string beside_database(const HostOptions& o, const char* name) {
@@ -85,16 +91,27 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
     throw std::runtime_error("timeouts must be at least 1 ms");
   if (o.max_head_bytes < 256) throw std::runtime_error("max_head_bytes must be at least 256");
 
-  const Manifest manifest = Manifest::load(o.manifest_path);
+  if (o.plugin_rescan_ms < 0) throw std::runtime_error("plugin_rescan_ms must not be negative");
+  // plugins.json is optional: without it every library of the plugin directory loads.
+  const Manifest manifest = Manifest::load_optional(o.manifest_path);
+  if (std::error_code ec; !std::filesystem::exists(o.manifest_path, ec))
+    log::plugins().information("no plugin manifest at " + o.manifest_path +
+                               ": every library of the plugin directory loads, and no first-start config is made");
   const auto plugin_dir = resolve_plugin_dir(o, manifest);
-  state_->registry = PluginRegistry::load(manifest, plugin_dir, host_settings);
-  for (const auto& r : state_->registry->reports()) {
-    if (r.loaded)
-      log::plugins().information("loaded plugin " + r.name + " " + r.provider->description().version +
-                                 " from " + r.file);
-    else
-      log::plugins().error("plugin " + r.name + " not loaded: " + r.error);
-  }
+  PluginSource source;
+  source.plugin_dir = plugin_dir;
+  source.manifest_path = o.manifest_path;
+  source.host_settings_json = host_settings;
+  state_->registry = std::make_shared<PluginRegistry>(std::move(source), manifest);
+  // Each library loaded or refused is logged by the registry.
+  state_->registry->reload(ReloadTrigger::Start);
+  log::plugins().information("plugin directory " + plugin_dir.string() + ": " +
+                             std::to_string(state_->registry->loaded_names().size()) + " plugins loaded");
+  PluginWatcherOptions watch;
+  watch.watch = o.watch_plugins;
+  watch.rescan_ms = o.plugin_rescan_ms;
+  watch.on_sighup = o.reload_on_sighup;
+  state_->watcher = std::make_unique<PluginWatcher>(*state_->registry, watch);
 
   if (state_->options.admin_key_file.empty())
     state_->options.admin_key_file = beside_database(o, "switchboard-admin.key");
@@ -135,7 +152,7 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
 
   state_->api = std::make_unique<http::ApiContext>(http::ApiContext{
       *state_->registry, *state_->configs, *state_->sessions, *state_->chat, *state_->auth, o.max_body_bytes,
-      o.sse_keepalive_ms});
+      o.sse_keepalive_ms, state_->watcher.get()});
   state_->router.set_authenticator([auth = state_->auth.get()](std::string_view bearer) {
     return auth->authenticate(bearer);
   });
@@ -167,6 +184,7 @@ void Host::start() {
   f.max_buffered_bytes = o.max_buffered_bytes;
   state_->front_end = std::make_unique<http::FrontEnd>(f, state_->router.make_factory());
   state_->front_end->start();
+  state_->watcher->start();
   state_->port = state_->front_end->port();
   log::app().information("listening on " + o.bind + ":" + std::to_string(state_->port));
   // How a person gets in. The key rides in the URL's fragment, which a
@@ -203,6 +221,7 @@ void Host::stop() {
     const auto stop_end = steady_clock::now() + seconds(10);
     while (running() > 0 && steady_clock::now() < stop_end) std::this_thread::sleep_for(milliseconds(10));
   }
+  state_->watcher->stop();
   // 4. Close what is left and wait for the workers.
   state_->front_end->stop();
   state_->front_end.reset();

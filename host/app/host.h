@@ -22,6 +22,15 @@ struct HostOptions {
   std::string db_path = "switchboard.db";
   std::string manifest_path = "plugins.json";
   std::string plugin_dir;                     // "": manifest's plugin_dir, else <exe dir>/plugins
+  // plugins.json is optional; every library in plugin_dir exporting
+  // sb_provider_entry loads. The directory is watched (inotify) and rescanned
+  // every plugin_rescan_ms (0: never) as a fallback: within 2 s of a library's
+  // last write (write, then rename into place) it is live.
+  bool watch_plugins = true;
+  int plugin_rescan_ms = 2000;
+  // SIGHUP reloads plugins (and plugins.json). The caller has blocked SIGHUP
+  // in every thread before constructing the host (main() does).
+  bool reload_on_sighup = false;
   // Connections cost a worker thread only while a whole request is being
   // served or a stream is open: reading request heads and bodies and waiting
   // on idle kept-alive connections happen on one epoll thread (see

@@ -1,7 +1,7 @@
 // File: host/app/main.cpp
 //
-// The switchboard executable: command-line options, logging, and a clean stop
-// on SIGINT/SIGTERM. Everything else lives in the host library.
+// The switchboard executable: command-line options, logging, a clean stop
+// on SIGINT/SIGTERM, plugins reloaded on SIGHUP. Everything else lives in the host library.
 #include "host/app/host.h"
 #include "host/log.h"
 
@@ -13,6 +13,8 @@
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
+
+#include <signal.h>
 
 #include <cstdint>
 #include <iostream>
@@ -56,6 +58,8 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
     value("db", "PATH", "SQLite database file (default switchboard.db)");
     value("plugins", "PATH", "plugin manifest (default plugins.json)");
     value("plugin-dir", "DIR", "where plugin libraries are (default: manifest's plugin_dir, else <exe dir>/plugins)");
+    value("plugin-rescan-ms", "MS",
+          "rescan the plugin directory this often besides watching it with inotify (default 2000; 0: never)");
     value("max-threads", "N", "worker threads = requests and streams served at once; idle connections need none (default 1024)");
     value("max-queued", "N", "whole requests waiting for a worker; more are answered 503 (default 1024)");
     value("max-connections", "N", "open connections, idle or not; more are answered 503 (default 10000)");
@@ -122,6 +126,7 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
       o.db_path = c.getString("switchboard.db", o.db_path);
       o.manifest_path = c.getString("switchboard.plugins", o.manifest_path);
       o.plugin_dir = c.getString("switchboard.plugin-dir", o.plugin_dir);
+      o.plugin_rescan_ms = static_cast<int>(number("plugin-rescan-ms", o.plugin_rescan_ms, 100, kDay));
       o.max_threads = static_cast<int>(number("max-threads", o.max_threads, 1, 100000));
       o.max_queued = static_cast<int>(number("max-queued", o.max_queued, 0, 1000000));
       o.max_connections = static_cast<int>(number("max-connections", o.max_connections, 1, 1000000));
@@ -148,6 +153,14 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
       if (c.has("switchboard.upstream-deny")) o.upstream_deny = split_list(c.getString("switchboard.upstream-deny"));
       if (c.has("switchboard.upstream-allow")) o.upstream_allow = split_list(c.getString("switchboard.upstream-allow"));
       o.ca_dir = c.getString("switchboard.ca-dir", o.ca_dir);
+
+      // SIGHUP reloads the plugins: blocked here, before the host starts any
+      // thread (they inherit the mask), and taken by the plugin watcher's signalfd.
+      sigset_t hup;
+      sigemptyset(&hup);
+      sigaddset(&hup, SIGHUP);
+      pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+      o.reload_on_sighup = true;
 
       switchboard::Host host(o);
       host.start();

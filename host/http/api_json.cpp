@@ -174,6 +174,31 @@ TurnRequest turn_request(const std::string& body_text) {
   return r;
 }
 
+TurnRequest message_turn_request(const std::string& body_text, std::int64_t session_id, std::int64_t message_id,
+                                 bool edit) {
+  const Json body = edit ? parse_object(body_text, {"user_message", "temperature", "max_tokens", "config_id", "options"})
+                         : parse_object(body_text.empty() ? "{}" : body_text,
+                                        {"temperature", "max_tokens", "config_id", "options"});
+  TurnRequest r;
+  r.session_id = session_id;
+  if (edit) {
+    const auto message = opt_string(body, "user_message");
+    if (!message) throw HttpError{400, "invalid_user_message", "user_message (the new text) is required"};
+    r.user_message = *message;
+    r.edit_of = message_id;
+  } else {
+    r.regenerate_of = message_id;
+  }
+  r.temperature = opt_number(body, "temperature").value_or(0.7);
+  r.max_tokens = opt_int(body, "max_tokens").value_or(2048);
+  r.config_id = opt_id(body, "config_id");
+  if (body.contains("options")) {
+    if (!body["options"].is_object()) throw HttpError{400, "invalid_options", "options must be a JSON object"};
+    r.options_json = dump(body["options"]);
+  }
+  return r;
+}
+
 ConfigInput config_input(const std::string& body_text) {
   const Json body = parse_object(body_text, {"name", "provider", "model_name", "base_url", "api_key", "options"});
   ConfigInput in;
@@ -255,7 +280,8 @@ Json to_json(const SessionInfo& s) {
           {"config_id", s.config_id},
           {"config", to_json(s.config)},
           {"created_at_ms", s.created_at_ms},
-          {"updated_at_ms", s.updated_at_ms}};
+          {"updated_at_ms", s.updated_at_ms},
+          {"message_count", s.message_count}};
 }
 
 Json to_json(const storage::Message& m) {
@@ -270,7 +296,9 @@ Json to_json(const storage::Message& m) {
             {"prompt_tokens", m.prompt_tokens},
             {"completion_tokens", m.completion_tokens},
             {"finish_reason", m.finish_reason.empty() ? Json(nullptr) : Json(m.finish_reason)},
-            {"created_at_ms", m.created_at_ms}};
+            {"created_at_ms", m.created_at_ms},
+            {"reply_to", m.reply_to ? Json(*m.reply_to) : Json(nullptr)},
+            {"superseded", m.superseded}};
   if (!m.error_code.empty())
     j["error"] = {{"code", m.error_code}, {"message", m.error_message}};
   else

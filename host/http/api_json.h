@@ -47,6 +47,10 @@ std::int64_t query_int(const std::string& query, const std::string& key, std::in
 // The native API's request bodies, read into service inputs (400 on anything
 // off). Pure functions of the body, so the fuzz target drives them directly.
 TurnRequest turn_request(const std::string& body);  // without the caller
+// The body of a regenerate (all optional: temperature, max_tokens, config_id,
+// options) or an edit (user_message required, the same options) of a message.
+TurnRequest message_turn_request(const std::string& body, std::int64_t session_id, std::int64_t message_id,
+                                 bool edit);
 ConfigInput config_input(const std::string& body);
 // The authenticated caller of a non-public route.
 const Caller& caller_of(const Exchange& ex);

@@ -8,6 +8,7 @@
 #include "host/http/router.h"
 #include "host/metrics.h"
 #include "host/plugins/plugin_registry.h"
+#include "host/plugins/plugin_watcher.h"
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
@@ -17,7 +18,8 @@ namespace switchboard::http {
 namespace {
 
 Json provider_report_json(const PluginReport& r) {
-  Json j = {{"name", r.name}, {"loaded", r.loaded}, {"file", r.file}};
+  Json j = {{"name", r.name}, {"loaded", r.loaded}, {"file", r.file},
+            {"source", r.listed ? "plugins.json" : "discovered"}};
   if (r.loaded) {
     const auto& d = r.provider->description();
     j["version"] = d.version;
@@ -32,9 +34,8 @@ Json provider_report_json(const PluginReport& r) {
                                    std::pair{d.capabilities.passthrough, "passthrough"}})
       if (on) caps.push_back(name);
     j["capabilities"] = std::move(caps);
-  } else {
-    j["error"] = r.error;
   }
+  if (!r.error.empty()) j["error"] = r.error;
   return j;
 }
 
@@ -49,6 +50,19 @@ void register_api_routes(Router& router, ApiContext& ctx) {
     Json list = Json::array();
     for (const auto& r : ctx.registry.reports()) list.push_back(provider_report_json(r));
     send_json(ex, 200, dump({{"providers", list}}));
+  });
+  // Admins only: loading a library runs its code.
+  router.add("POST", "/api/providers/reload", Access::Admin, [&ctx](Exchange& ex) {
+    const ReloadSummary s =
+        ctx.registry.reload(ReloadTrigger::Request, ctx.plugin_watcher ? ctx.plugin_watcher->busy() : std::set<std::string>{});
+    Json refused = Json::array();
+    for (const auto& [file, error] : s.refused) refused.push_back({{"file", file}, {"error", error}});
+    Json list = Json::array();
+    for (const auto& r : ctx.registry.reports()) list.push_back(provider_report_json(r));
+    Json body = {{"added", s.added}, {"replaced", s.replaced}, {"removed", s.removed}, {"refused", refused},
+                 {"providers", list}};
+    if (!s.manifest_error.empty()) body["manifest_error"] = s.manifest_error;
+    send_json(ex, 200, dump(body));
   });
 
   // --- configs ---------------------------------------------------------------
@@ -120,6 +134,17 @@ void register_api_routes(Router& router, ApiContext& ctx) {
     reply(ex, ctx.sessions.create(caller, opt_string(body, "title").value_or(""), opt_id(body, "config_id")),
           201, [](const SessionInfo& s) { return to_json(s); });
   });
+  // Before /api/sessions/{id}, which would otherwise take "search" as an id.
+  router.add("GET", "/api/sessions/search", Access::User, [&ctx](Exchange& ex) {
+    const std::string text = query_param(ex.query, "q").value_or("");
+    const std::int64_t lim = query_int(ex.query, "limit", 50);
+    const std::int64_t off = query_int(ex.query, "offset", 0);
+    reply(ex, ctx.sessions.search(caller_of(ex), text, lim, off), 200, [&text](const SessionPage& page) {
+      Json arr = Json::array();
+      for (const auto& s : page.sessions) arr.push_back(to_json(s));
+      return Json{{"sessions", arr}, {"q", text}, {"total", page.total}, {"limit", page.limit}, {"offset", page.offset}};
+    });
+  });
   router.add("GET", "/api/sessions/{id}", Access::User, [&ctx](Exchange& ex) {
     reply(ex, ctx.sessions.get(caller_of(ex), path_id(ex.params[0], "session_id")), 200,
           [](const SessionInfo& s) { return to_json(s); });
@@ -156,6 +181,35 @@ void register_api_routes(Router& router, ApiContext& ctx) {
     const auto r = ctx.sessions.remove(caller_of(ex), path_id(ex.params[0], "session_id"));
     if (!r) return send_service_error(ex, r.error());
     send_json(ex, 200, R"({"deleted":true})");
+  });
+  // A whole session as a download: ?format=markdown (the default) or json.
+  router.add("GET", "/api/sessions/{id}/export", Access::User, [&ctx](Exchange& ex) {
+    const Caller& caller = caller_of(ex);
+    const std::int64_t id = path_id(ex.params[0], "session_id");
+    const std::string format = query_param(ex.query, "format").value_or("markdown");
+    if (format != "markdown" && format != "json")
+      throw HttpError{400, "invalid_format", "format must be markdown or json"};
+    const auto session = ctx.sessions.get(caller, id);
+    if (!session) return send_service_error(ex, session.error());
+    const auto messages = ctx.sessions.messages(caller, id);
+    if (!messages) return send_service_error(ex, messages.error());
+    std::string body;
+    if (format == "json") {
+      Json arr = Json::array();
+      for (const auto& m : messages.value()) arr.push_back(to_json(m));
+      body = dump({{"session", to_json(session.value())}, {"messages", arr}});
+    } else {
+      body = session_markdown(session.value(), messages.value());
+    }
+    const std::string file = "session-" + std::to_string(id) + (format == "json" ? ".json" : ".md");
+    ex.response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
+    ex.response.setContentType(format == "json" ? "application/json" : "text/markdown; charset=utf-8");
+    ex.response.set("Content-Disposition", "attachment; filename=\"" + file + "\"");
+    ex.response.set("Cache-Control", "no-store");
+    ex.response.setContentLength(static_cast<std::streamsize>(body.size()));
+    ex.response.send().write(body.data(), static_cast<std::streamsize>(body.size()));
+    ex.status = 200;
+    ex.bytes_sent += body.size();
   });
   router.add("GET", "/api/sessions/{id}/messages", Access::User, [&ctx](Exchange& ex) {
     reply(ex, ctx.sessions.messages(caller_of(ex), path_id(ex.params[0], "session_id")), 200,

@@ -10,6 +10,7 @@
 
 namespace switchboard {
 class PluginRegistry;
+class PluginWatcher;
 class ConfigService;
 class SessionService;
 class ChatService;
@@ -22,16 +23,17 @@ namespace switchboard::http {
 class Router;
 
 struct ApiContext {
-  const PluginRegistry& registry;
+  PluginRegistry& registry;
   ConfigService& configs;
   SessionService& sessions;
   ChatService& chat;
   AuthService& auth;
   std::size_t max_body_bytes;
   int sse_keepalive_ms;
+  PluginWatcher* plugin_watcher;  // null: no watcher (nothing is being written)
 };
 
-// /healthz, /api/providers, /api/configs..., /api/preferences, /api/sessions...
+// /healthz, /api/providers, /api/providers/reload, /api/configs..., /api/preferences, /api/sessions...
 void register_api_routes(Router& router, ApiContext& context);
 // /api/chat and /api/chat/stream
 void register_chat_routes(Router& router, ApiContext& context);

@@ -70,6 +70,8 @@ class WatchedTurn final : public TurnObserver {
   ClientWatch watch_;
 };
 
+void stream_sse(Exchange& ex, ApiContext& ctx, const TurnRequest& request);
+
 void count(const TurnResult& turn) {
   metrics::global().chat_turns.add();
   if (turn.assistant.status == storage::MessageStatus::Error) metrics::global().upstream_errors.add();
@@ -105,34 +107,59 @@ void register_chat_routes(Router& router, ApiContext& ctx) {
   });
 
   router.add("POST", "/api/chat/stream", Access::User, [&ctx, limit](Exchange& ex) {
-    const TurnRequest request = parse_turn(ex, limit);
-    SseObserver sse(ex, ctx.sse_keepalive_ms);
-    const auto result = ctx.chat.stream_turn(request, sse);
-    if (!result) {
-      // Failed before the stream started: nothing was written, answer plain JSON.
-      if (!sse.started()) return send_service_error(ex, result.error());
-      const Error& e = result.error();
-      sse.event("error", {{"type", "error"},
-                          {"code", e.kind == ErrorKind::Internal ? "internal" : e.code},
-                          {"message", e.kind == ErrorKind::Internal ? "internal server error" : e.message},
-                          {"message_id", nullptr}});
-      return;
-    }
-    const TurnResult& turn = result.value();
-    count(turn);
-    if (turn.error) {
-      sse.event("error", {{"type", "error"},
-                          {"code", turn.error->code},
-                          {"message", turn.error->message},
-                          {"message_id", turn.assistant.id}});
-    } else if (turn.assistant.status == storage::MessageStatus::Complete) {
-      sse.event("done", {{"type", "done"},
-                         {"message_id", turn.assistant.id},
-                         {"finish_reason", turn.assistant.finish_reason},
-                         {"usage", usage_json(turn.assistant)}});
-    }
-    // Cancelled: the client is gone; there is no one to tell.
+    stream_sse(ex, ctx, parse_turn(ex, limit));
+  });
+
+  // The page's "regenerate" and "edit and resend", streamed like
+  // /api/chat/stream. Regenerate answers the session's last user message
+  // again (the last reply stays, superseded); edit replaces a user message
+  // and everything after it.
+  router.add("POST", "/api/sessions/{id}/messages/{message_id}/regenerate", Access::User,
+             [&ctx, limit](Exchange& ex) {
+               TurnRequest request = message_turn_request(read_body(ex, limit, true), path_id(ex.params[0], "session_id"),
+                                                          path_id(ex.params[1], "message_id"), false);
+               request.caller = caller_of(ex);
+               stream_sse(ex, ctx, request);
+             });
+  router.add("POST", "/api/sessions/{id}/messages/{message_id}/edit", Access::User, [&ctx, limit](Exchange& ex) {
+    TurnRequest request = message_turn_request(read_body(ex, limit, true), path_id(ex.params[0], "session_id"),
+                                               path_id(ex.params[1], "message_id"), true);
+    request.caller = caller_of(ex);
+    stream_sse(ex, ctx, request);
   });
 }
+
+namespace {
+
+void stream_sse(Exchange& ex, ApiContext& ctx, const TurnRequest& request) {
+  SseObserver sse(ex, ctx.sse_keepalive_ms);
+  const auto result = ctx.chat.stream_turn(request, sse);
+  if (!result) {
+    // Failed before the stream started: nothing was written, answer plain JSON.
+    if (!sse.started()) return send_service_error(ex, result.error());
+    const Error& e = result.error();
+    sse.event("error", {{"type", "error"},
+                        {"code", e.kind == ErrorKind::Internal ? "internal" : e.code},
+                        {"message", e.kind == ErrorKind::Internal ? "internal server error" : e.message},
+                        {"message_id", nullptr}});
+    return;
+  }
+  const TurnResult& turn = result.value();
+  count(turn);
+  if (turn.error) {
+    sse.event("error", {{"type", "error"},
+                        {"code", turn.error->code},
+                        {"message", turn.error->message},
+                        {"message_id", turn.assistant.id}});
+  } else if (turn.assistant.status == storage::MessageStatus::Complete) {
+    sse.event("done", {{"type", "done"},
+                       {"message_id", turn.assistant.id},
+                       {"finish_reason", turn.assistant.finish_reason},
+                       {"usage", usage_json(turn.assistant)}});
+  }
+  // Cancelled: the client is gone; there is no one to tell.
+}
+
+}  // namespace
 
 }  // namespace switchboard::http

@@ -12,7 +12,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <system_error>
 
@@ -20,6 +26,18 @@ namespace switchboard {
 
 struct LoadedProvider::Library {
   boost::dll::shared_library lib;
+  // A private in-memory copy the library was mapped from (load_copy), closed
+  // only after the unload: while it is open its /proc/self/fd name is unique
+  // among loaded libraries, which dlopen(3) matches by name first.
+  int copy_fd = -1;
+
+  Library() = default;
+  Library(const Library&) = delete;
+  Library& operator=(const Library&) = delete;
+  ~Library() {
+    lib.unload();
+    if (copy_fd >= 0) ::close(copy_fd);
+  }
 };
 
 namespace {
@@ -141,14 +159,14 @@ ProviderError parse_error(const std::string& json, const char* fallback_code) {
 
 std::shared_ptr<LoadedProvider> LoadedProvider::load(const std::filesystem::path& file,
                                                      std::string& error,
-                                                     const std::string& host_settings_json) {
+                                                     const std::string& host_settings_json,
+                                                     const std::string& create_settings_json) {
   const std::string name = file.string();
   std::error_code fs_ec;
   if (!std::filesystem::exists(file, fs_ec)) {
     error = "plugin file not found: " + name;
     return nullptr;
   }
-
   auto library = std::make_shared<Library>();
   try {
     // rtld_now: an unresolved symbol fails here, not at the first chat.
@@ -157,6 +175,65 @@ std::shared_ptr<LoadedProvider> LoadedProvider::load(const std::filesystem::path
     error = "not a loadable library: " + name + ": " + e.what();
     return nullptr;
   }
+  return negotiate(std::move(library), file, error, host_settings_json, create_settings_json);
+}
+
+std::shared_ptr<LoadedProvider> LoadedProvider::load_copy(int fd, const std::filesystem::path& file,
+                                                          std::string& error,
+                                                          const std::string& host_settings_json,
+                                                          const std::string& create_settings_json) {
+  const std::string name = file.string();
+  auto library = std::make_shared<Library>();
+  // memfd_create(2): an anonymous file, so the copy is never on a disk that
+  // may be mounted noexec and leaves nothing behind.
+  library->copy_fd = ::memfd_create(("sb-plugin:" + file.filename().string()).c_str(), MFD_CLOEXEC);
+  if (library->copy_fd < 0) {
+    error = "cannot copy plugin " + name + " into memory: " + std::strerror(errno);
+    return nullptr;
+  }
+  if (::lseek(fd, 0, SEEK_SET) != 0) {
+    error = "cannot read plugin " + name + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      error = "cannot read plugin " + name + ": " + std::strerror(errno);
+      return nullptr;
+    }
+    if (got == 0) break;
+    for (ssize_t done = 0; done < got;) {
+      const ssize_t put = ::write(library->copy_fd, buffer + done, static_cast<size_t>(got - done));
+      if (put < 0 && errno == EINTR) continue;
+      if (put < 0) {
+        error = "cannot copy plugin " + name + " into memory: " + std::strerror(errno);
+        return nullptr;
+      }
+      done += put;
+    }
+  }
+  const std::filesystem::path mapped = "/proc/self/fd/" + std::to_string(library->copy_fd);
+  try {
+    library->lib.load(mapped, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  } catch (const std::exception& e) {
+    // dlerror(3) names the copy; the reader wants the file.
+    std::string why = e.what();
+    for (auto at = why.find(mapped.string()); at != std::string::npos; at = why.find(mapped.string(), at + 1))
+      why.replace(at, mapped.string().size(), "the file");
+    error = "not a loadable library: " + name + ": " + why;
+    return nullptr;
+  }
+  return negotiate(std::move(library), file, error, host_settings_json, create_settings_json);
+}
+
+std::shared_ptr<LoadedProvider> LoadedProvider::negotiate(std::shared_ptr<Library> library,
+                                                          const std::filesystem::path& file,
+                                                          std::string& error,
+                                                          const std::string& host_settings_json,
+                                                          const std::string& create_settings_json) {
+  const std::string name = file.string();
   if (!library->lib.has(SB_ENTRY_SYMBOL)) {
     error = "no entry point [" SB_ENTRY_SYMBOL "] in shared library [" + name + "]";
     return nullptr;
@@ -211,7 +288,7 @@ std::shared_ptr<LoadedProvider> LoadedProvider::load(const std::filesystem::path
   CallState state;
   sb_host_callbacks cb = callbacks_for(state);
   sb_instance* instance = nullptr;
-  const std::string settings = "{}";
+  const std::string& settings = create_settings_json;
   if (api->create(settings.data(), settings.size(), &instance, &cb) != SB_STATUS_OK ||
       instance == nullptr) {
     const ProviderError e = parse_error(state.error_json, "create_failed");

@@ -125,9 +125,21 @@ class LoadedProvider {
   // `host_settings_json` (a JSON object: the upstream policy, the CA directory)
   // is set as SB_HOST_SETTINGS_KEY of the config of every chat and
   // list_models call, over anything the config held.
+  // `create_settings_json` (a JSON object, plugins.json's "settings") is
+  // handed to the plugin's create().
   static std::shared_ptr<LoadedProvider> load(const std::filesystem::path& file,
                                               std::string& error,
-                                              const std::string& host_settings_json = "{}");
+                                              const std::string& host_settings_json = "{}",
+                                              const std::string& create_settings_json = "{}");
+  // The same from a private in-memory copy of the open file `fd`, named `file`
+  // in reports. The host maps the copy, never the file: a library rewritten in
+  // place cannot change code that is running, and a replaced one loads beside
+  // the old version (dlopen(3) would hand back the old handle for the same
+  // path) while turns still hold the old one.
+  static std::shared_ptr<LoadedProvider> load_copy(int fd, const std::filesystem::path& file,
+                                                   std::string& error,
+                                                   const std::string& host_settings_json = "{}",
+                                                   const std::string& create_settings_json = "{}");
   ~LoadedProvider();
   LoadedProvider(const LoadedProvider&) = delete;
   LoadedProvider& operator=(const LoadedProvider&) = delete;
@@ -152,6 +164,10 @@ class LoadedProvider {
  private:
   struct Library;
   LoadedProvider() = default;
+  static std::shared_ptr<LoadedProvider> negotiate(std::shared_ptr<Library> library,
+                                                   const std::filesystem::path& file, std::string& error,
+                                                   const std::string& host_settings_json,
+                                                   const std::string& create_settings_json);
 
   std::shared_ptr<Library> library_;
   void* instance_ = nullptr;          // sb_instance*

@@ -101,6 +101,75 @@ class InFlight {
   std::atomic<int>& n_;
 };
 
+// What the model sees of the first `count` stored messages. Superseded
+// replies (regenerated since) are out of the conversation. Of the rest, the
+// turns that got an answer, each once: a user message with its reply (whole,
+// or the part kept when it was stopped, failed or cut by a crash). A user
+// message whose reply has no text at all is left out with it, so the model
+// never sees two user messages in a row. The session's system prompt, when it
+// has one, comes first.
+std::vector<ChatMessage> history_of(const std::vector<storage::Message>& stored, std::size_t count,
+                                    const std::string& system_prompt) {
+  std::vector<const storage::Message*> line;
+  for (std::size_t i = 0; i < count && i < stored.size(); ++i)
+    if (!stored[i].superseded) line.push_back(&stored[i]);
+  std::vector<ChatMessage> history;
+  history.reserve(line.size() + 2);
+  if (!system_prompt.empty()) history.push_back({"system", system_prompt});
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if (line[i]->role != "user") continue;
+    const bool answered = i + 1 < line.size() && line[i + 1]->role == "assistant" && !line[i + 1]->content.empty();
+    if (!answered) continue;
+    history.push_back({line[i]->role, line[i]->content});
+    history.push_back({line[i + 1]->role, line[i + 1]->content});
+    ++i;
+  }
+  return history;
+}
+
+Error message_not_found(std::int64_t id) {
+  return {ErrorKind::NotFound, "message_not_found", "no message with id " + std::to_string(id) + " in this session",
+          "message_id"};
+}
+
+// Where a turn starts in the stored conversation (superseded replies left
+// out): `keep` messages stay before it; a regenerated turn answers `answered`.
+struct TurnPlace {
+  std::vector<storage::Message> line;
+  std::size_t keep = 0;
+  std::optional<storage::Message> answered;
+};
+
+Result<TurnPlace> place_turn(std::vector<storage::Message> stored, const TurnRequest& request) {
+  TurnPlace place;
+  const auto target = request.regenerate_of ? request.regenerate_of : request.edit_of;
+  if (target && std::none_of(stored.begin(), stored.end(), [&](const auto& m) { return m.id == *target; }))
+    return message_not_found(*target);
+  for (auto& m : stored)
+    if (!m.superseded) place.line.push_back(std::move(m));
+  place.keep = place.line.size();
+  if (request.regenerate_of) {
+    const std::int64_t id = *request.regenerate_of;
+    const auto& line = place.line;
+    if (line.empty() || line.back().id != id || line.back().role != "assistant" || line.size() < 2 ||
+        line[line.size() - 2].role != "user")
+      return Error{ErrorKind::Conflict, "not_last_reply",
+                   "only the last reply of a session can be regenerated; message " + std::to_string(id) +
+                       " is not it",
+                   "message_id"};
+    place.keep = line.size() - 2;  // the history stops before the message answered again
+    place.answered = line[line.size() - 2];
+  } else if (request.edit_of) {
+    const std::int64_t id = *request.edit_of;
+    const auto it = std::find_if(place.line.begin(), place.line.end(), [&](const auto& m) { return m.id == id; });
+    if (it == place.line.end() || it->role != "user")
+      return Error{ErrorKind::Conflict, "not_a_user_message",
+                   "message " + std::to_string(id) + " is a reply; only a user message can be edited", "message_id"};
+    place.keep = static_cast<std::size_t>(it - place.line.begin());
+  }
+  return place;
+}
+
 }  // namespace
 
 std::optional<std::size_t> utf8_length(std::string_view text) {
@@ -132,16 +201,26 @@ std::optional<std::size_t> utf8_length(std::string_view text) {
 
 Result<Unit> validate_turn(const TurnRequest& r) {
   if (r.session_id <= 0) return invalid("session_id", "session_id must be a positive integer");
-  const auto length = utf8_length(r.user_message);
+  if (r.regenerate_of && r.edit_of) return invalid("message_id", "a turn either regenerates or edits, not both");
+  if (r.regenerate_of) {
+    if (!r.user_message.empty()) return invalid("user_message", "a regenerated reply answers the stored message");
+  } else if (auto ok = validate_user_message(r.user_message); !ok) {
+    return ok;
+  }
+  if (!std::isfinite(r.temperature) || r.temperature < 0.0 || r.temperature > 2.0)
+    return invalid("temperature", "temperature must be between 0 and 2");
+  if (r.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
+  if (r.config_id && *r.config_id <= 0) return invalid("config_id", "config_id must be a positive integer");
+  return Unit{};
+}
+
+Result<Unit> validate_user_message(const std::string& text) {
+  const auto length = utf8_length(text);
   if (!length) return invalid("user_message", "user_message must be valid UTF-8");
   if (*length < 1) return invalid("user_message", "user_message must not be empty");
   if (*length > kMaxUserMessageChars)
     return invalid("user_message", "user_message must be at most " + std::to_string(kMaxUserMessageChars) +
                                        " characters (got " + std::to_string(*length) + ")");
-  if (!std::isfinite(r.temperature) || r.temperature < 0.0 || r.temperature > 2.0)
-    return invalid("temperature", "temperature must be between 0 and 2");
-  if (r.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
-  if (r.config_id && *r.config_id <= 0) return invalid("config_id", "config_id must be a positive integer");
   return Unit{};
 }
 
@@ -174,23 +253,7 @@ Result<std::vector<ChatMessage>> ChatService::build_history(std::int64_t session
       if (const auto session = storage::sessions::find(conn, session_id)) system_prompt = session->system_prompt;
       return storage::messages::list(conn, session_id);
     });
-    // Turns that got an answer, each once: a user message with its reply
-    // (whole, or the part kept when it was stopped, failed or cut by a crash).
-    // A user message whose reply has no text at all is left out with it, so
-    // the model never sees two user messages in a row.
-    std::vector<ChatMessage> history;
-    history.reserve(stored.size() + 2);
-    // The session's system prompt comes first in every turn.
-    if (!system_prompt.empty()) history.push_back({"system", system_prompt});
-    for (std::size_t i = 0; i < stored.size(); ++i) {
-      const auto& m = stored[i];
-      if (m.role != "user") continue;
-      const bool answered = i + 1 < stored.size() && stored[i + 1].role == "assistant" && !stored[i + 1].content.empty();
-      if (!answered) continue;
-      history.push_back({m.role, m.content});
-      history.push_back({stored[i + 1].role, stored[i + 1].content});
-      ++i;
-    }
+    std::vector<ChatMessage> history = history_of(stored, stored.size(), system_prompt);
     history.push_back({"user", user_message});
     return history;
   } catch (const std::exception& e) {
@@ -279,9 +342,16 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   std::lock_guard session_guard(lock->mutex);
   InFlight in_flight(in_flight_);
 
-  auto history = build_history(request.session_id, request.user_message);
-  if (!history) return history.error();
-  call.messages = std::move(history.value());
+  Result<TurnPlace> place = Error{};
+  try {
+    place = place_turn(
+        db_.read([&](storage::Conn& conn) { return storage::messages::list(conn, request.session_id); }), request);
+  } catch (const std::exception& e) {
+    return storage_failure(e);
+  }
+  if (!place) return place.error();
+  call.messages = history_of(place->line, place->keep, loaded.session->system_prompt);
+  call.messages.push_back({"user", place->answered ? place->answered->content : request.user_message});
 
   TurnResult result;
   result.user.session_id = request.session_id;
@@ -295,21 +365,28 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   result.assistant.role = "assistant";
   result.assistant.content.clear();
   result.assistant.status = MessageStatus::Streaming;
+  if (place->answered) result.user = *place->answered;
   try {
     db_.write([&](storage::Conn& conn) {
       // The session may have been deleted while we waited for its lock.
       if (!storage::sessions::find(conn, request.session_id)) return;
       const std::int64_t now = storage::now_ms();
-      result.user.created_at_ms = now;
-      result.user.id = storage::messages::insert(conn, result.user);
+      if (request.regenerate_of) {
+        storage::messages::supersede(conn, *request.regenerate_of);
+      } else {
+        if (request.edit_of) storage::messages::remove_from(conn, request.session_id, *request.edit_of);
+        result.user.created_at_ms = now;
+        result.user.id = storage::messages::insert(conn, result.user);
+      }
       result.assistant.created_at_ms = now;
+      result.assistant.reply_to = result.user.id;
       result.assistant.id = storage::messages::insert(conn, result.assistant);
       storage::sessions::touch(conn, request.session_id, now);
     });
   } catch (const std::exception& e) {
     return storage_failure(e);
   }
-  if (result.user.id == 0)
+  if (result.assistant.id == 0)
     return Error{ErrorKind::NotFound, "session_not_found",
                  "session " + std::to_string(request.session_id) + " was deleted", "session_id"};
 

@@ -42,6 +42,12 @@ struct TurnRequest {
   std::int64_t max_tokens = 2048;
   std::optional<std::int64_t> config_id;  // this turn only
   std::string options_json = "{}";        // provider options for this turn
+  // At most one of these. regenerate_of: the session's last reply, answered
+  // anew to the same user message (user_message stays empty; the old reply
+  // is kept, superseded). edit_of: a user message of the session, replaced
+  // by user_message together with everything after it.
+  std::optional<std::int64_t> regenerate_of;
+  std::optional<std::int64_t> edit_of;
 };
 
 struct TurnStart {
@@ -71,6 +77,8 @@ struct TurnResult {
 
 // The validated request fields; a failure names the field and changes nothing.
 Result<Unit> validate_turn(const TurnRequest& request);
+// A user message: valid UTF-8, 1 to kMaxUserMessageChars characters.
+Result<Unit> validate_user_message(const std::string& text);
 // Number of Unicode characters of valid UTF-8, or nullopt for invalid UTF-8.
 std::optional<std::size_t> utf8_length(std::string_view text);
 

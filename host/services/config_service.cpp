@@ -318,7 +318,10 @@ Result<ConfigInfo> ConfigService::create(const Caller& caller, const ConfigInput
   if (auto ok = validate(probe, probe.options_json); !ok) return ok.error();
   ConfigInput normalised = input;
   if (input.base_url) normalised.base_url = probe.base_url;
-  const Json schema = Json::parse(registry_.provider(c.provider)->description().config_schema_json);
+  // validate() found the provider; a reload may have taken it since.
+  const auto provider = registry_.provider(c.provider);
+  if (!provider) return invalid("provider", "provider \"" + c.provider + "\" was unloaded; try again");
+  const Json schema = Json::parse(provider->description().config_schema_json);
   if (auto ok = apply_input(c, normalised, schema, effective_base_url(probe), secrets_); !ok) return ok.error();
   forget_cached();
   return guarded<ConfigInfo>([&]() -> Result<ConfigInfo> {
@@ -353,7 +356,9 @@ Result<ConfigInfo> ConfigService::update(const Caller& caller, std::int64_t id, 
       if (auto ok = validate(probe, probe.options_json); !ok) return ok.error();
       ConfigInput normalised = input;
       if (input.base_url) normalised.base_url = probe.base_url;
-      const Json schema = Json::parse(registry_.provider(probe.provider)->description().config_schema_json);
+      const auto provider = registry_.provider(probe.provider);
+      if (!provider) return invalid("provider", "provider \"" + probe.provider + "\" was unloaded; try again");
+      const Json schema = Json::parse(provider->description().config_schema_json);
       if (auto ok = apply_input(c, normalised, schema, effective_base_url(probe), secrets_); !ok) return ok.error();
       if (c.name != current->name) {
         const auto other = storage::configs::find_by_name(conn, c.name);
@@ -412,6 +417,16 @@ Result<storage::LlmConfig> ConfigService::default_config_record(const Caller& ca
   });
 }
 
+// A resolved config holds its plugin's defaults: a plugin reload voids them.
+// Called with cache_mutex_ held.
+void ConfigService::forget_if_plugins_changed() {
+  if (const auto generation = registry_.generation(); generation != cache_generation_) {
+    by_id_.clear();
+    by_name_.clear();
+    cache_generation_ = generation;
+  }
+}
+
 void ConfigService::forget_cached() {
   std::lock_guard guard(cache_mutex_);
   by_id_.clear();
@@ -421,6 +436,7 @@ void ConfigService::forget_cached() {
 std::shared_ptr<const ResolvedConfig> ConfigService::resolve(const storage::LlmConfig& config) {
   {
     std::lock_guard guard(cache_mutex_);
+    forget_if_plugins_changed();
     const auto it = by_id_.find(config.id);
     if (it != by_id_.end() && it->second->record.updated_at_ms == config.updated_at_ms &&
         it->second->record.name == config.name)
@@ -428,7 +444,6 @@ std::shared_ptr<const ResolvedConfig> ConfigService::resolve(const storage::LlmC
   }
   auto resolved = std::make_shared<ResolvedConfig>();
   resolved->record = config;
-  resolved->provider = registry_.provider(config.provider);
   resolved->effective_json = effective_config_json(config, &resolved->secrets);
   resolved->model = effective_model(config);
   if (auto policy = read_resilience(config.options_json)) resolved->resilience = policy.value();
@@ -438,8 +453,16 @@ std::shared_ptr<const ResolvedConfig> ConfigService::resolve(const storage::LlmC
   return resolved;
 }
 
+// The cached value with the provider handle of this moment. The handle is
+// never cached: a replaced or removed plugin must be free to unload.
+std::shared_ptr<const ResolvedConfig> ConfigService::with_provider(std::shared_ptr<const ResolvedConfig> cached) const {
+  auto call = std::make_shared<ResolvedConfig>(*cached);
+  call->provider = registry_.provider(cached->record.provider);
+  return call;
+}
+
 Result<std::shared_ptr<const ResolvedConfig>> ConfigService::resolve_for_call(const storage::LlmConfig& config) {
-  auto resolved = resolve(config);
+  auto resolved = with_provider(resolve(config));
   if (!resolved->provider)
     return Error{ErrorKind::Unavailable, "provider_unavailable",
                  "provider \"" + config.provider + "\" of LLM config \"" + config.name + "\" (" +
@@ -486,7 +509,7 @@ std::vector<Candidate> ConfigService::candidates(const Caller& caller, const Res
   };
   add(primary, std::move(provider));
   for (const auto& fallback : fallbacks_of(caller, primary))
-    if (auto p = fallback->provider; p && accepts(*p)) add(*fallback, std::move(p));
+    if (auto p = registry_.provider(fallback->record.provider); p && accepts(*p)) add(*fallback, std::move(p));
   return out;
 }
 
@@ -499,10 +522,11 @@ Result<std::shared_ptr<const ResolvedConfig>> ConfigService::resolve_by_name(con
   const auto now = std::chrono::steady_clock::now();
   {
     std::lock_guard guard(cache_mutex_);
+    forget_if_plugins_changed();
     const auto it = by_name_.find(name);
     if (it != by_name_.end() && it->second.expires > now) {
       if (!visible(it->second.config->record, caller)) return missing();
-      return it->second.config;
+      return with_provider(it->second.config);
     }
   }
   std::optional<storage::LlmConfig> record;
@@ -519,7 +543,7 @@ Result<std::shared_ptr<const ResolvedConfig>> ConfigService::resolve_by_name(con
     by_name_[name] = {resolved, now + std::chrono::seconds(1)};
   }
   if (!visible(*record, caller)) return missing();
-  return resolved;
+  return with_provider(resolved);
 }
 
 Result<ConfigInfo> ConfigService::default_config(const Caller& caller) {

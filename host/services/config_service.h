@@ -72,7 +72,7 @@ struct ConfigPolicy {
 // the provider handle, the effective config, the model).
 struct ResolvedConfig {
   storage::LlmConfig record;
-  std::shared_ptr<LoadedProvider> provider;  // the loaded plugin; nullptr when it is not loaded
+  std::shared_ptr<LoadedProvider> provider;  // the loaded plugin, set per call (never cached); nullptr: not loaded
   std::string effective_json;  // plugin defaults overridden field by field
   std::string model;           // the model really used
   std::vector<std::string> secrets;  // the opened secret values, to scrub from what comes back
@@ -152,9 +152,11 @@ class ConfigService {
   CircuitBreakers& breakers() { return breakers_; }
 
  private:
+  std::shared_ptr<const ResolvedConfig> with_provider(std::shared_ptr<const ResolvedConfig> cached) const;
   Result<Unit> validate(const storage::LlmConfig& config, const std::string& options_json) const;
   void forget_cached();
   ConfigInfo with_breaker(ConfigInfo info) const;
+  void forget_if_plugins_changed();
 
   storage::Database& db_;
   const PluginRegistry& registry_;
@@ -168,6 +170,7 @@ class ConfigService {
     std::chrono::steady_clock::time_point expires;
   };
   std::mutex cache_mutex_;
+  std::uint64_t cache_generation_ = 0;  // registry_.generation() the cache was filled under
   std::unordered_map<std::int64_t, std::shared_ptr<const ResolvedConfig>> by_id_;
   std::unordered_map<std::string, Named> by_name_;
 };

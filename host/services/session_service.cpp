@@ -14,6 +14,7 @@ namespace {
 
 constexpr std::size_t kMaxTitleChars = 200;
 constexpr std::int64_t kMaxPageSize = 200;
+constexpr std::size_t kMaxSearchChars = 200;
 
 Error session_not_found(std::int64_t id) {
   return {ErrorKind::NotFound, "session_not_found", "no session with id " + std::to_string(id), ""};
@@ -47,7 +48,26 @@ SessionInfo to_info(const storage::Session& s) {
   if (s.config) info.config = to_info(*s.config);
   info.created_at_ms = s.created_at_ms;
   info.updated_at_ms = s.updated_at_ms;
+  info.message_count = s.message_count;
   return info;
+}
+
+std::string session_markdown(const SessionInfo& session, const std::vector<storage::Message>& messages) {
+  std::string out = "# " + session.title + "\n";
+  for (const auto& m : messages) {
+    if (m.superseded) continue;
+    if (m.role == "user") {
+      out += "\n## User\n\n";
+    } else {
+      out += "\n## Assistant (" + m.llm_provider + " · " + m.llm_model_name + ")";
+      if (m.status != storage::MessageStatus::Complete) out += std::string(" — ") + storage::status_name(m.status);
+      out += "\n\n";
+    }
+    out += m.content;
+    if (!m.error_message.empty() && m.status != storage::MessageStatus::Cancelled) out += "\n\n> Error: " + m.error_message;
+    out += "\n";
+  }
+  return out;
 }
 
 Result<Unit> validate_title(const std::string& title) {
@@ -98,6 +118,29 @@ Result<SessionPage> SessionService::list(const Caller& caller, std::int64_t limi
       page.offset = offset;
       page.total = storage::sessions::count(conn, caller.owner());
       for (const auto& s : storage::sessions::list(conn, caller.owner(), limit, offset))
+        page.sessions.push_back(to_info(s));
+      return page;
+    });
+  });
+}
+
+Result<SessionPage> SessionService::search(const Caller& caller, const std::string& text, std::int64_t limit,
+                                           std::int64_t offset) {
+  const auto length = utf8_length(text);
+  if (!length) return invalid("q", "q must be valid UTF-8");
+  if (*length < 1 || *length > kMaxSearchChars)
+    return invalid("q", "q must be 1 to " + std::to_string(kMaxSearchChars) + " characters");
+  if (text.find('\0') != std::string::npos) return invalid("q", "q must not contain NUL");
+  if (limit < 1 || limit > kMaxPageSize)
+    return invalid("limit", "limit must be between 1 and " + std::to_string(kMaxPageSize));
+  if (offset < 0) return invalid("offset", "offset must not be negative");
+  return guarded<SessionPage>([&] {
+    return db_.read([&](storage::Conn& conn) {
+      SessionPage page;
+      page.limit = limit;
+      page.offset = offset;
+      page.total = storage::sessions::search_count(conn, caller.owner(), text);
+      for (const auto& s : storage::sessions::search(conn, caller.owner(), text, limit, offset))
         page.sessions.push_back(to_info(s));
       return page;
     });

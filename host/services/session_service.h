@@ -27,6 +27,7 @@ struct SessionInfo {
   ConfigInfo config;  // the bound config, as an object
   std::int64_t created_at_ms = 0;
   std::int64_t updated_at_ms = 0;
+  std::int64_t message_count = 0;  // every stored message, superseded replies included
 };
 
 struct SessionPage {
@@ -45,6 +46,10 @@ class SessionService {
                              std::optional<std::int64_t> config_id);
   // Most recently updated first.
   Result<SessionPage> list(const Caller& caller, std::int64_t limit, std::int64_t offset);
+  // The caller's sessions whose title or any message contains `text` (1 to
+  // 200 characters, case-insensitive for ASCII), most recently updated first.
+  Result<SessionPage> search(const Caller& caller, const std::string& text, std::int64_t limit,
+                             std::int64_t offset);
   Result<SessionInfo> get(const Caller& caller, std::int64_t id);
   Result<SessionInfo> rename(const Caller& caller, std::int64_t id, const std::string& title);
   Result<SessionInfo> switch_config(const Caller& caller, std::int64_t id, std::int64_t config_id);
@@ -60,6 +65,9 @@ class SessionService {
 };
 
 SessionInfo to_info(const storage::Session& session);
+// A session as a Markdown document: its title, then each message of the
+// conversation (superseded replies left out) under a heading naming its author.
+std::string session_markdown(const SessionInfo& session, const std::vector<storage::Message>& messages);
 Result<Unit> validate_title(const std::string& title);
 inline constexpr std::size_t kMaxSystemPromptChars = 20000;
 Result<Unit> validate_system_prompt(const std::string& prompt);

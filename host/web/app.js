@@ -1,16 +1,32 @@
-// Switchboard chat page: signing in with an API key, sessions, config picker,
-// streaming replies read from POST /api/chat/stream as Server-Sent Events, and
-// the admins' users & keys panel. The key lives in localStorage and goes out
-// as "Authorization: Bearer" on every request (no cookies); any 401 returns to
-// the sign-in screen. Nothing a user or a model wrote is ever inserted as
-// HTML: every text goes through textContent.
+// Switchboard chat page: signing in with an API key, sessions (searchable,
+// exportable; a drawer on phones), the config picker, streaming replies read
+// from Server-Sent Events, per-message copy / regenerate / edit-and-resend,
+// light and dark themes, and the admins' users & keys panel. The key lives in
+// localStorage and goes out as "Authorization: Bearer" on every request (no
+// cookies); any 401 returns to the sign-in screen.
+//
+// What a user or a model wrote never reaches the page as live HTML: user
+// messages go in as text; replies are Markdown rendered by marked with its
+// HTML tokenizers switched off (raw HTML shows as text), then sanitised by
+// DOMPurify (an allow-list of tags, http(s)/mailto links only) before they
+// are inserted, and highlight.js output is sanitised the same way.
 
 const MAX_CHARS = 4000;
 const SESSION_KEY = 'switchboard.session';
 const API_KEY = 'switchboard.key';
+const THEME_KEY = 'switchboard.theme';
+const PAGE_SIZE = 50;
 
 const $ = (id) => document.getElementById(id);
-const state = { sessions: [], configs: [], providers: [], preferred: null, session: null, streaming: null };
+const state = {
+  sessions: [], sessionTotal: 0, search: '', configs: [], providers: [], preferred: null,
+  session: null, messages: [], streaming: null,
+  follow: true,             // the conversation follows a stream only while the reader is at the bottom
+  variant: new Map(),       // user message id → index of the reply shown among its replies
+  editing: null,            // id of the user message being edited
+  pending: null,            // the config switch under way, if any
+  starting: false,          // the first message of a fresh page is making its chat
+};
 // `epoch` grows on every sign-in and sign-out, so an answer to a request made
 // under an earlier key never lands in the page of the next one.
 const auth = { key: null, me: null, epoch: 0 };
@@ -64,7 +80,7 @@ function complain(e) {
   if (!(e instanceof SignedOut)) showBanner(e.message);
 }
 
-// --- Markdown, rendered as DOM nodes (never innerHTML) ------------------------------
+// --- Markdown: marked → DOMPurify → highlight.js ---------------------------------------
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -73,83 +89,147 @@ function el(tag, className, text) {
   return node;
 }
 
-// `code`, **bold**, *italic* / _italic_; everything else is text.
-function appendInline(parent, text) {
-  const pattern = /(`[^`\n]+`|\*\*[^*\n]+\*\*|\*[^*\n]+\*|_[^_\n]+_)/g;
-  let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    if (match.index > last) parent.append(text.slice(last, match.index));
-    const token = match[0];
-    if (token.startsWith('`')) parent.append(el('code', null, token.slice(1, -1)));
-    else if (token.startsWith('**')) parent.append(el('strong', null, token.slice(2, -2)));
-    else parent.append(el('em', null, token.slice(1, -1)));
-    last = match.index + token.length;
+const PURIFY = {
+  ALLOWED_TAGS: ['a', 'b', 'blockquote', 'br', 'code', 'del', 'em', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'hr', 'i',
+    'li', 'ol', 'p', 'pre', 's', 'span', 'strong', 'table', 'tbody', 'td', 'th', 'thead', 'tr', 'ul'],
+  ALLOWED_ATTR: ['href', 'title', 'class', 'align', 'start'],
+  // Links: the web and mail only. DOMPurify holds every attribute that is not
+  // "URI safe" to this pattern, so a table's align and a list's start are named safe.
+  ALLOWED_URI_REGEXP: /^(?:(?:https?|mailto):|#)/i,
+  ADD_URI_SAFE_ATTR: ['align', 'start'],
+  RETURN_DOM_FRAGMENT: true,
+};
+const HIGHLIGHT_LANGUAGES = ['bash', 'cpp', 'css', 'go', 'java', 'javascript', 'json', 'python', 'rust', 'sql',
+  'typescript', 'xml', 'yaml'];
+let markdown = null;  // set up once the libraries have loaded
+
+function setUpMarkdown() {
+  if (markdown !== null) return markdown;
+  const { marked, DOMPurify } = window;
+  if (!marked?.parse || !DOMPurify?.sanitize) {
+    markdown = false;  // the page still works, replies as plain text
+    return markdown;
   }
-  if (last < text.length) parent.append(text.slice(last));
+  // Raw HTML in a reply is not HTML: with these two tokenizers off, marked
+  // escapes it like any other text.
+  const tokenizer = new marked.Tokenizer();
+  tokenizer.html = () => undefined;
+  tokenizer.tag = () => undefined;
+  // Links open in a new tab without handing it this page; only the classes
+  // of code languages and highlight.js survive, so a reply cannot borrow the page's own.
+  DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+    if (node.tagName === 'A' && node.hasAttribute('href')) {
+      node.setAttribute('target', '_blank');
+      node.setAttribute('rel', 'noopener noreferrer');
+    }
+    if (node.hasAttribute('class')) {
+      const kept = [...node.classList].filter((c) => /^(language-[\w+#.-]+|hljs[\w-]*)$/.test(c));
+      if (kept.length) node.setAttribute('class', kept.join(' '));
+      else node.removeAttribute('class');
+    }
+  });
+  markdown = { options: { gfm: true, breaks: true, headerIds: false, mangle: false, tokenizer } };
+  return markdown;
+}
+
+function highlight(code) {
+  const { hljs, DOMPurify } = window;
+  if (!hljs?.highlight) return;
+  const text = code.textContent;
+  const lang = /(?:^|\s)language-([\w+#.-]+)/.exec(code.className)?.[1];
+  let html;
+  try {
+    if (lang && hljs.getLanguage(lang)) html = hljs.highlight(lang, text, true).value;
+    else if (!lang && text.length < 4000) html = hljs.highlightAuto(text, HIGHLIGHT_LANGUAGES).value;
+  } catch {
+    return;
+  }
+  if (html === undefined) return;
+  code.replaceChildren(DOMPurify.sanitize(html, { ALLOWED_TAGS: ['span'], ALLOWED_ATTR: ['class'], RETURN_DOM_FRAGMENT: true }));
+  code.classList.add('hljs');
 }
 
 function renderMarkdown(source) {
-  const root = document.createDocumentFragment();
-  const lines = source.split('\n');
-  let paragraph = null;
-  let list = null;
-  const close = () => { paragraph = null; list = null; };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
-    const fence = /^\s*```(.*)$/.exec(line);
-    if (fence) {
-      close();
-      const code = [];
-      for (i++; i < lines.length && !/^\s*```\s*$/.test(lines[i]); i++) code.push(lines[i]);
-      const pre = el('pre');
-      const c = el('code', null, code.join('\n'));
-      if (fence[1].trim()) c.dataset.lang = fence[1].trim();
-      pre.append(c);
-      root.append(pre);
-      continue;
-    }
-    const item = /^\s*(?:([-*+])|(\d+)[.)])\s+(.*)$/.exec(line);
-    if (item) {
-      paragraph = null;
-      const tag = item[1] ? 'ul' : 'ol';
-      if (!list || list.tagName.toLowerCase() !== tag) {
-        list = el(tag);
-        root.append(list);
-      }
-      const li = el('li');
-      appendInline(li, item[3]);
-      list.append(li);
-      continue;
-    }
-    const heading = /^(#{1,6})\s+(.*)$/.exec(line);
-    if (heading) {
-      close();
-      const h = el('h4');
-      appendInline(h, heading[2]);
-      root.append(h);
-      continue;
-    }
-    if (!line.trim()) { close(); continue; }
-    list = null;
-    if (!paragraph) {
-      paragraph = el('p');
-      root.append(paragraph);
-    } else {
-      paragraph.append(document.createElement('br'));
-    }
-    appendInline(paragraph, line);
+  const md = setUpMarkdown();
+  if (!md) return el('p', 'plain', source);
+  const fragment = window.DOMPurify.sanitize(window.marked.parse(source, md.options), PURIFY);
+  // marked ends each block with a line break: between blocks it is nothing.
+  for (const node of [...fragment.childNodes]) if (node.nodeType === Node.TEXT_NODE && !node.textContent.trim()) node.remove();
+  for (const code of fragment.querySelectorAll('pre > code')) highlight(code);
+  // Long code lines and wide tables scroll inside their own box, which the
+  // keyboard can reach (tabindex) to scroll it too.
+  for (const pre of fragment.querySelectorAll('pre')) pre.tabIndex = 0;
+  for (const table of fragment.querySelectorAll('table')) {
+    const wrap = el('div', 'table-wrap');
+    wrap.tabIndex = 0;
+    table.replaceWith(wrap);
+    wrap.append(table);
   }
-  return root;
+  return fragment;
 }
 
-// --- rendering ----------------------------------------------------------------------
+// --- the conversation -------------------------------------------------------------------
 
 const STATUS_LABEL = { cancelled: 'stopped', error: 'error', interrupted: 'interrupted', streaming: 'streaming…' };
+
+// What the page shows of the stored messages: each user message, then one of
+// its replies (the latest unless the reader paged to an earlier one).
+function conversation() {
+  const users = new Set(state.messages.filter((m) => m.role === 'user' && m.id).map((m) => m.id));
+  const groups = new Map();
+  for (const m of state.messages) {
+    if (m.role === 'assistant' && users.has(m.reply_to)) {
+      if (!groups.has(m.reply_to)) groups.set(m.reply_to, []);
+      groups.get(m.reply_to).push(m);
+    }
+  }
+  const items = [];
+  for (const m of state.messages) {
+    if (m.role === 'user') {
+      items.push({ kind: 'user', message: m });
+    } else if (users.has(m.reply_to)) {
+      const replies = groups.get(m.reply_to);
+      if (replies[0] !== m) continue;
+      const latest = replies.findLastIndex((r) => !r.superseded);
+      const index = Math.min(state.variant.get(m.reply_to) ?? (latest < 0 ? replies.length - 1 : latest), replies.length - 1);
+      items.push({ kind: 'reply', replies, index, message: replies[index], active: replies[latest < 0 ? replies.length - 1 : latest] });
+    } else {
+      items.push({ kind: 'reply', replies: [m], index: 0, message: m, active: m });
+    }
+  }
+  return items;
+}
+
+function actionButton(label, testid, name, onClick) {
+  const b = el('button', null, label);
+  b.type = 'button';
+  b.dataset.testid = testid;
+  b.setAttribute('aria-label', name);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+async function copyText(text, b) {
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    const area = el('textarea');
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand('copy');
+    area.remove();
+  }
+  const before = b.textContent;
+  b.textContent = 'Copied';
+  setTimeout(() => { b.textContent = before; }, 1500);
+}
 
 function messageNode(m) {
   const node = el('article', `message ${m.role}`);
   node.dataset.testid = `message-${m.role}`;
   node.dataset.status = m.status;
+  if (m.id) node.dataset.messageId = String(m.id);
   if (m.role === 'assistant') {
     const meta = el('div', 'meta');
     meta.append(el('span', 'model', `${m.llm_provider} · ${m.llm_model_name}`));
@@ -176,12 +256,120 @@ function messageNode(m) {
   return node;
 }
 
-function renderMessages(messages) {
+function userItemNode(item, last) {
+  const m = item.message;
+  if (state.editing === m.id) return editNode(m);
+  const node = messageNode(m);
+  if (!m.id || state.streaming) return node;
+  const actions = el('div', 'message-actions');
+  actions.append(actionButton('Copy', 'copy-message', 'Copy this message', (e) => copyText(m.content, e.currentTarget)));
+  actions.append(actionButton('Edit', 'edit-message', 'Edit this message and resend it', () => {
+    state.editing = m.id;
+    renderMessages();
+    document.querySelector('[data-testid=edit-input]')?.focus();
+  }));
+  node.append(actions);
+  return node;
+}
+
+function replyItemNode(item, last) {
+  const m = item.message;
+  const node = messageNode(m);
+  if (!m.id || m.status === 'streaming' || state.streaming) return node;
+  const actions = el('div', 'message-actions');
+  if (item.replies.length > 1) {
+    const pager = el('span', 'pager');
+    pager.dataset.testid = 'reply-pager';
+    const userId = m.reply_to;
+    const go = (delta) => {
+      state.variant.set(userId, Math.max(0, Math.min(item.replies.length - 1, item.index + delta)));
+      renderMessages();
+    };
+    const prev = actionButton('‹', 'reply-prev', 'Show the previous reply', () => go(-1));
+    const next = actionButton('›', 'reply-next', 'Show the next reply', () => go(1));
+    prev.disabled = item.index === 0;
+    next.disabled = item.index === item.replies.length - 1;
+    const count = el('span', null, `${item.index + 1} / ${item.replies.length}`);
+    count.dataset.testid = 'reply-count';
+    pager.append(prev, count, next);
+    pager.title = 'Earlier replies stay readable; the chat goes on from the latest one.';
+    actions.append(pager);
+  }
+  actions.append(actionButton('Copy', 'copy-message', 'Copy this reply as Markdown', (e) => copyText(m.content, e.currentTarget)));
+  if (last) {
+    actions.append(actionButton('Regenerate', 'regenerate', 'Regenerate this reply', () => regenerate(item.active)));
+  }
+  node.append(actions);
+  return node;
+}
+
+function editNode(m) {
+  const node = el('article', 'message user editing');
+  node.dataset.testid = 'message-user';
+  const box = el('form', 'edit-box');
+  const area = el('textarea');
+  area.value = m.content;
+  area.dataset.testid = 'edit-input';
+  area.setAttribute('aria-label', 'Edit the message');
+  const bar = el('div', 'edit-bar');
+  const cancel = actionButton('Cancel', 'edit-cancel', 'Cancel editing', () => {
+    state.editing = null;
+    renderMessages();
+  });
+  const save = el('button', 'primary', 'Save & resend');
+  save.type = 'submit';
+  save.dataset.testid = 'edit-save';
+  bar.append(cancel, save);
+  box.append(area, bar);
+  box.addEventListener('submit', (e) => {
+    e.preventDefault();
+    editAndResend(m, area.value);
+  });
+  area.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      editAndResend(m, area.value);
+    } else if (e.key === 'Escape') {
+      e.stopPropagation();
+      state.editing = null;
+      renderMessages();
+    }
+  });
+  node.append(box);
+  return node;
+}
+
+function atBottom() {
   const box = $('messages');
-  box.replaceChildren();
-  if (!messages.length) box.append(el('p', 'empty', state.session ? 'Say hello.' : 'Start a new chat, then say hello.'));
-  for (const m of messages) box.append(messageNode(m));
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+}
+
+function scrollToLatest() {
+  const box = $('messages');
   box.scrollTop = box.scrollHeight;
+  state.follow = true;
+  $('jump-latest').hidden = true;
+}
+
+// After the conversation grew: follow it if the reader is at the bottom, else offer the way down.
+function afterGrowth() {
+  if (state.follow) scrollToLatest();
+  else $('jump-latest').hidden = false;
+}
+
+function renderMessages({ toBottom = false } = {}) {
+  const box = $('messages');
+  const keep = box.scrollTop;
+  box.replaceChildren();
+  const items = conversation();
+  if (!items.length) box.append(el('p', 'empty', 'Say hello: the first message starts a chat.'));
+  items.forEach((item, i) => {
+    const last = i === items.length - 1;
+    box.append(item.kind === 'user' ? userItemNode(item, last) : replyItemNode(item, last));
+  });
+  if (toBottom) state.follow = true;
+  if (state.follow) scrollToLatest();
+  else box.scrollTop = keep;
 }
 
 function configLabel(c) {
@@ -189,13 +377,30 @@ function configLabel(c) {
   return `${c.name}${model}${state.preferred === c.id ? ' ★' : ''}`;
 }
 
+// PER-SESSION SETTINGS: the system prompt's summary (sessions.system_prompt,
+// edited with the "System prompt" button), shown in the header when set, as
+// text, never as HTML.
+function settingsSlot(session) {
+  const slot = $('session-settings');
+  slot.replaceChildren();
+  slot.hidden = !session?.system_prompt;
+  if (session?.system_prompt) {
+    const summary = el('span', 'session-system', `System: ${session.system_prompt}`);
+    summary.title = session.system_prompt;
+    summary.dataset.testid = 'session-system';
+    slot.append(summary);
+  }
+  return { slot, session };
+}
+
 function renderHeader() {
   const s = state.session;
-  $('session-title').textContent = s ? s.title : 'No chat selected';
-  // The system prompt as text, never as HTML.
-  $('session-system').textContent = s?.system_prompt ? `System: ${s.system_prompt}` : '';
-  $('session-system').hidden = !s?.system_prompt;
-  for (const id of ['rename-session', 'system-prompt', 'delete-session', 'make-default', 'config-select']) $(id).disabled = !s;
+  $('session-title').textContent = s ? s.title : 'New chat';
+  for (const id of ['rename-session', 'system-prompt', 'delete-session', 'make-default', 'config-select',
+    'export-markdown', 'export-json']) {
+    $(id).disabled = !s;
+  }
+  $('export-menu').hidden = !s;
   const select = $('config-select');
   select.replaceChildren(...state.configs.map((c) => {
     const option = el('option', null, configLabel(c));
@@ -203,18 +408,30 @@ function renderHeader() {
     return option;
   }));
   if (s) select.value = String(s.config_id);
+  settingsSlot(s);
 }
 
 function renderSessions() {
   const list = $('sessions');
-  list.replaceChildren(...state.sessions.map((s) => {
-    const li = el('li', s.id === state.session?.id ? 'active' : '', s.title);
+  const items = state.sessions.map((s) => {
+    const li = el('li', s.id === state.session?.id ? 'active' : '');
     li.dataset.testid = 'session-item';
     li.dataset.sessionId = String(s.id);
-    li.append(el('small', null, s.config?.name ?? ''));
-    li.addEventListener('click', () => selectSession(s.id));
+    const b = el('button', 'session-button', s.title);
+    b.type = 'button';
+    if (s.id === state.session?.id) b.setAttribute('aria-current', 'true');
+    b.append(el('small', null, s.config?.name ?? ''));
+    b.addEventListener('click', () => selectSession(s.id));
+    li.append(b);
     return li;
-  }));
+  });
+  if (!items.length && state.search) {
+    const none = el('li', 'no-match', 'No chat matches.');
+    none.dataset.testid = 'no-match';
+    items.push(none);
+  }
+  list.replaceChildren(...items);
+  $('more-sessions').hidden = state.sessions.length >= state.sessionTotal;
 }
 
 function renderProviders() {
@@ -226,6 +443,28 @@ function renderProviders() {
   }));
 }
 
+// --- the drawer (phones) ---------------------------------------------------------------
+
+const phone = window.matchMedia('(max-width: 480px)');
+
+function openDrawer() {
+  $('app').classList.add('drawer-open');
+  $('scrim').hidden = false;
+  $('chat').inert = true;  // the keyboard stays in the drawer while it is open
+  $('menu').setAttribute('aria-expanded', 'true');
+  $('session-search').focus();
+  loadSessions().catch(complain);  // chats started elsewhere (another tab, the API) show up
+}
+
+function closeDrawer({ focusMenu = false } = {}) {
+  if (!$('app').classList.contains('drawer-open')) return;
+  $('app').classList.remove('drawer-open');
+  $('scrim').hidden = true;
+  $('chat').inert = false;
+  $('menu').setAttribute('aria-expanded', 'false');
+  if (focusMenu) $('menu').focus();
+}
+
 // --- loading ------------------------------------------------------------------------
 
 async function loadConfigs() {
@@ -234,8 +473,16 @@ async function loadConfigs() {
   state.preferred = prefs.default_config_id;
 }
 
-async function loadSessions() {
-  state.sessions = (await api('GET', '/api/sessions?limit=200')).sessions;
+// The first page of the list, or of the search when there is one; `more` appends the next page.
+async function loadSessions({ more = false } = {}) {
+  const offset = more ? state.sessions.length : 0;
+  const q = state.search;
+  const path = q ? `/api/sessions/search?q=${encodeURIComponent(q)}&limit=${PAGE_SIZE}&offset=${offset}`
+    : `/api/sessions?limit=${PAGE_SIZE}&offset=${offset}`;
+  const page = await api('GET', path);
+  if (q !== state.search) return;  // a newer search is under way
+  state.sessions = more ? [...state.sessions, ...page.sessions] : page.sessions;
+  state.sessionTotal = page.total;
   renderSessions();
 }
 
@@ -246,19 +493,62 @@ async function selectSession(id) {
     const [session, { messages }] = await Promise.all([
       api('GET', `/api/sessions/${id}`), api('GET', `/api/sessions/${id}/messages`), loadConfigs()]);
     state.session = session;
+    state.messages = messages;
+    state.variant.clear();
+    state.editing = null;
     localStorage.setItem(SESSION_KEY, String(id));
     renderHeader();
     renderSessions();
-    renderMessages(messages);
+    renderMessages({ toBottom: true });
     showBanner('');
+    if (phone.matches) closeDrawer();
   } catch (e) {
     if (e instanceof SignedOut) return;
     localStorage.removeItem(SESSION_KEY);
     state.session = null;
+    state.messages = [];
     renderHeader();
-    renderMessages([]);
+    renderMessages();
     showBanner(e.message);
   }
+}
+
+// "+ New chat": a chat that was never used is reused rather than piling up.
+async function newChat() {
+  if (state.streaming) return;
+  try {
+    const unused = state.session && state.messages.length === 0
+      ? state.session : state.sessions.find((s) => s.message_count === 0);
+    if (unused) {
+      if (unused.id !== state.session?.id) await selectSession(unused.id);
+    } else {
+      const s = await api('POST', '/api/sessions', {});
+      await loadSessions();
+      await selectSession(s.id);
+    }
+    if (phone.matches) closeDrawer();
+    $('input').focus();
+  } catch (e) { complain(e); }
+}
+
+async function exportSession(format) {
+  const s = state.session;
+  if (!s) return;
+  const { key, epoch } = auth;
+  try {
+    const res = await fetch(`/api/sessions/${s.id}/export?format=${format}`, { headers: authHeaders() });
+    if (res.status === 401) throw rejected(await res.json().catch(() => ({})), key, epoch);
+    if (!res.ok) throw new Error((await res.json().catch(() => ({})))?.error?.message ?? `export failed (${res.status})`);
+    const url = URL.createObjectURL(await res.blob());
+    const a = el('a');
+    a.href = url;
+    a.download = `${s.title.replace(/[^\p{L}\p{N} ._-]+/gu, '').trim().slice(0, 60) || 'chat'}.${format === 'json' ? 'json' : 'md'}`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+    $('export-menu').open = false;
+  } catch (e) { complain(e); }
 }
 
 // --- sending and streaming ----------------------------------------------------------
@@ -270,7 +560,7 @@ function updateComposer() {
   const counter = $('counter');
   counter.textContent = `${n} / ${MAX_CHARS}`;
   counter.classList.toggle('over', n > MAX_CHARS);
-  $('send').disabled = !state.session || n === 0 || n > MAX_CHARS || Boolean(state.streaming);
+  $('send').disabled = !auth.me || n === 0 || n > MAX_CHARS || Boolean(state.streaming);
   $('stop').hidden = !state.streaming;
 }
 
@@ -299,35 +589,112 @@ async function* sseEvents(response) {
   }
 }
 
+// Resolves once the session's last config switch has reached the host, so a
+// turn sent right after it is answered by the config the page shows.
+function settled() {
+  return state.pending ?? Promise.resolve();
+}
+
 async function send() {
+  await settled();
   const text = $('input').value;
   const n = charCount(text);
-  if (!state.session || n === 0 || n > MAX_CHARS || state.streaming) return;
+  if (n === 0 || n > MAX_CHARS || state.streaming) return;
+  // The first message on a fresh page starts a chat.
+  if (!state.session) {
+    if (state.starting) return;  // a second Enter while the chat is being made
+    state.starting = true;
+    try {
+      const s = await api('POST', '/api/sessions', {});
+      state.session = s;
+      state.messages = [];
+      localStorage.setItem(SESSION_KEY, String(s.id));
+      renderHeader();
+      loadSessions().catch(() => {});
+    } catch (e) {
+      complain(e);
+      return;
+    } finally {
+      state.starting = false;
+    }
+  }
+  const user = { id: null, role: 'user', content: text, status: 'complete' };
+  await streamTurn({
+    url: '/api/chat/stream',
+    body: { session_id: state.session.id, user_message: text },
+    user,
+    messages: [...state.messages, user],
+    onAccepted: () => { $('input').value = ''; updateComposer(); },
+    title: text,
+  });
+}
+
+async function regenerate(reply) {
+  await settled();
+  if (state.streaming || !state.session) return;
+  const answered = state.messages.find((m) => m.id === reply.reply_to);
+  state.variant.delete(reply.reply_to);
+  await streamTurn({
+    url: `/api/sessions/${state.session.id}/messages/${reply.id}/regenerate`,
+    body: {},
+    user: answered,
+    messages: state.messages.map((m) => (m.id === reply.id ? { ...m, superseded: true } : m)),
+  });
+}
+
+async function editAndResend(original, text) {
+  await settled();
+  if (state.streaming || !state.session) return;
+  const n = charCount(text);
+  if (n === 0 || n > MAX_CHARS) {
+    showBanner(`A message has 1 to ${MAX_CHARS} characters.`);
+    return;
+  }
+  const at = state.messages.findIndex((m) => m.id === original.id);
+  const later = state.messages.slice(at + 1).filter((m) => !m.superseded).length;
+  if (later && !window.confirm(`Resend the edited message? The ${later} later message${later === 1 ? '' : 's'} of this chat will be replaced.`)) return;
+  state.editing = null;
+  const user = { id: null, role: 'user', content: text, status: 'complete' };
+  await streamTurn({
+    url: `/api/sessions/${state.session.id}/messages/${original.id}/edit`,
+    body: { user_message: text },
+    user,
+    messages: [...state.messages.slice(0, at), user],
+  });
+}
+
+// One streamed turn: `messages` is the conversation as it will be once the
+// host accepts the turn (with `user`, the message answered); the reply grows
+// at its end. A refused turn puts the conversation back as it was.
+async function streamTurn({ url, body, user, messages, onAccepted, title }) {
   showBanner('');
+  $('reply-status').textContent = 'Replying…';
+  const before = state.messages;
   const controller = new AbortController();
   state.streaming = controller;
   updateComposer();
 
+  const reply = { id: null, role: 'assistant', content: '', status: 'streaming', llm_provider: '…', llm_model_name: '…',
+    reply_to: user?.id ?? null, superseded: false };
+  state.messages = [...messages, reply];
+  state.follow = true;
+  renderMessages();
   const box = $('messages');
-  box.querySelector('.empty')?.remove();
-  box.append(messageNode({ role: 'user', content: text, status: 'complete' }));
-  const reply = { role: 'assistant', content: '', status: 'streaming', llm_provider: '…', llm_model_name: '…' };
-  let node = messageNode(reply);
-  box.append(node);
-  box.scrollTop = box.scrollHeight;
+  let node = box.lastElementChild;
   const redraw = () => {
     const next = messageNode(reply);
     node.replaceWith(next);
     node = next;
-    box.scrollTop = box.scrollHeight;
+    afterGrowth();
   };
 
   const { key, epoch } = auth;
+  let accepted = false;
   try {
-    const res = await fetch('/api/chat/stream', {
+    const res = await fetch(url, {
       method: 'POST',
       headers: authHeaders({ 'Content-Type': 'application/json' }),
-      body: JSON.stringify({ session_id: state.session.id, user_message: text }),
+      body: JSON.stringify(body),
       signal: controller.signal,
     });
     if (res.status === 401) throw rejected(await res.json().catch(() => ({})), key, epoch);
@@ -335,10 +702,13 @@ async function send() {
       const json = await res.json().catch(() => ({}));
       throw new Error(json?.error?.message ?? `the host answered ${res.status}`);
     }
-    $('input').value = '';
-    updateComposer();
+    onAccepted?.();
     for await (const event of sseEvents(res)) {
       if (event.name === 'start') {
+        accepted = true;
+        if (user && !user.id) user.id = event.data.user_message_id;
+        reply.id = event.data.message_id;
+        reply.reply_to = event.data.user_message_id;
         reply.llm_provider = event.data.provider;
         reply.llm_model_name = event.data.model;
       } else if (event.name === 'delta') {
@@ -360,9 +730,8 @@ async function send() {
       node = null;  // the page is on the sign-in screen; the next sign-in reloads everything
     } else if (e.name === 'AbortError') {
       reply.status = 'cancelled';
-    } else if (!reply.content && reply.llm_provider === '…') {
-      node.previousSibling?.remove();  // the user message was refused: nothing was saved
-      node.remove();
+    } else if (!accepted) {
+      state.messages = before;  // refused: nothing was saved
       node = null;
       showBanner(e.message);
     } else {
@@ -372,17 +741,22 @@ async function send() {
   } finally {
     if (state.streaming === controller) state.streaming = null;
     if (epoch === auth.epoch) {
-      if (node) redraw();
-      afterTurn(Boolean(node), text);
+      // For screen readers, which are not told of every word as it streams.
+      if (node) $('reply-status').textContent = { cancelled: 'Reply stopped.', error: 'Reply failed.' }[reply.status] ?? 'Reply complete.';
+      renderMessages();
+      afterTurn(Boolean(node) && Boolean(title), title);
     }
   }
 }
 
-function afterTurn(replied, text) {
+function afterTurn(named, text) {
   updateComposer();
   // A new chat is named after its first message.
-  if (replied && state.session?.title === 'New chat') {
-    const title = [...text.replace(/\s+/g, ' ').trim()].slice(0, 48).join('');
+  if (named && state.session?.title === 'New chat') {
+    // Its first line of words, without the Markdown marks around them.
+    const line = text.split('\n').find((l) => /[\p{L}\p{N}]/u.test(l)) ?? text;
+    const words = line.replace(/^[\s#>*_`|~-]+/, '').replace(/[*_`|#]+/g, ' ').replace(/\s+/g, ' ').trim() || text.trim();
+    const title = [...words].slice(0, 48).join('');
     api('PATCH', `/api/sessions/${state.session.id}`, { title })
       .then((s) => { state.session = s; renderHeader(); })
       .catch(() => {})
@@ -390,6 +764,19 @@ function afterTurn(replied, text) {
   } else {
     loadSessions().catch(() => {});
   }
+}
+
+// --- theme --------------------------------------------------------------------------
+
+const systemDark = window.matchMedia('(prefers-color-scheme: dark)');
+
+function applyTheme() {
+  const chosen = localStorage.getItem(THEME_KEY);
+  if (chosen === 'dark' || chosen === 'light') document.documentElement.dataset.theme = chosen;
+  else delete document.documentElement.dataset.theme;
+  const dark = chosen ? chosen === 'dark' : systemDark.matches;
+  $('theme-toggle').setAttribute('aria-pressed', String(dark));
+  document.body.dataset.theme = dark ? 'dark' : 'light';
 }
 
 // --- wiring -------------------------------------------------------------------------
@@ -404,15 +791,60 @@ function wire() {
     }
   });
   $('stop').addEventListener('click', () => state.streaming?.abort());
-
-  $('new-session').addEventListener('click', async () => {
-    try {
-      const s = await api('POST', '/api/sessions', {});
-      await loadSessions();
-      await selectSession(s.id);
-      $('input').focus();
-    } catch (e) { complain(e); }
+  // Escape stops a stream; otherwise it closes the drawer.
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Escape' || $('users-panel').open) return;
+    if (state.streaming) {
+      e.preventDefault();
+      state.streaming.abort();
+    } else if ($('app').classList.contains('drawer-open')) {
+      closeDrawer({ focusMenu: true });
+    }
   });
+
+  $('messages').addEventListener('scroll', () => {
+    state.follow = atBottom();
+    if (state.follow) $('jump-latest').hidden = true;
+  });
+  $('jump-latest').addEventListener('click', () => {
+    scrollToLatest();
+    $('input').focus();
+  });
+
+  $('menu').addEventListener('click', () => {
+    if ($('app').classList.contains('drawer-open')) closeDrawer();
+    else openDrawer();
+  });
+  $('drawer-close').addEventListener('click', () => closeDrawer({ focusMenu: true }));
+  $('actions-toggle').addEventListener('click', () => {
+    const open = !document.querySelector('.chat-header').classList.contains('actions-open');
+    document.querySelector('.chat-header').classList.toggle('actions-open', open);
+    $('actions-toggle').setAttribute('aria-expanded', String(open));
+  });
+  $('scrim').addEventListener('click', () => closeDrawer());
+  phone.addEventListener('change', () => closeDrawer());
+
+  let searchTimer = null;
+  $('session-search').addEventListener('input', (e) => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      state.search = e.target.value.trim();
+      loadSessions().catch(complain);
+    }, 200);
+  });
+  $('more-sessions').addEventListener('click', () => loadSessions({ more: true }).catch(complain));
+
+  $('theme-toggle').addEventListener('click', () => {
+    const dark = $('theme-toggle').getAttribute('aria-pressed') === 'true';
+    localStorage.setItem(THEME_KEY, dark ? 'light' : 'dark');
+    applyTheme();
+  });
+  systemDark.addEventListener('change', applyTheme);
+
+  $('export-markdown').addEventListener('click', () => exportSession('markdown'));
+  $('export-json').addEventListener('click', () => exportSession('json'));
+
+  $('new-session').addEventListener('click', newChat);
   $('rename-session').addEventListener('click', async () => {
     const title = window.prompt('New title', state.session?.title ?? '');
     if (!title || !state.session) return;
@@ -437,20 +869,24 @@ function wire() {
       await api('DELETE', `/api/sessions/${state.session.id}`);
       localStorage.removeItem(SESSION_KEY);
       state.session = null;
+      state.messages = [];
       await loadSessions();
       if (state.sessions.length) await selectSession(state.sessions[0].id);
-      else { renderHeader(); renderMessages([]); }
+      else { renderHeader(); renderMessages(); }
     } catch (e) { complain(e); }
   });
-  $('config-select').addEventListener('change', async (e) => {
-    try {
-      state.session = await api('PATCH', `/api/sessions/${state.session.id}`, { config_id: Number(e.target.value) });
-      await loadSessions();
-      showBanner('');
-    } catch (err) {
-      complain(err);
-      renderHeader();
-    }
+  $('config-select').addEventListener('change', (e) => {
+    // A message sent right after the switch waits for it (see `settled`).
+    state.pending = (async () => {
+      try {
+        state.session = await api('PATCH', `/api/sessions/${state.session.id}`, { config_id: Number(e.target.value) });
+        await loadSessions();
+        showBanner('');
+      } catch (err) {
+        complain(err);
+        renderHeader();
+      }
+    })();
   });
   $('make-default').addEventListener('click', async () => {
     try {
@@ -506,12 +942,16 @@ function keyFromAddress() {
 
 // Empties everything the previous user saw, so the next one never sees it.
 function resetApp() {
-  Object.assign(state, { sessions: [], configs: [], providers: [], preferred: null, session: null, streaming: null });
+  Object.assign(state, { sessions: [], sessionTotal: 0, search: '', configs: [], providers: [], preferred: null,
+    session: null, messages: [], streaming: null, follow: true, editing: null, pending: null, starting: false });
+  state.variant.clear();
   panel.users = [];
   panel.keys = [];
+  $('session-search').value = '';
+  closeDrawer();
   renderSessions();
   renderHeader();
-  renderMessages([]);
+  renderMessages();
   renderProviders();
   renderUsers();
   renderKeys();
@@ -599,7 +1039,7 @@ async function openApp(epoch) {
     const saved = Number(localStorage.getItem(SESSION_KEY));
     const pick = state.sessions.find((s) => s.id === saved) ?? state.sessions[0];
     if (pick) await selectSession(pick.id);
-    else renderMessages([]);
+    else renderMessages();
   } catch (e) {
     if (e instanceof SignedOut) return;
     showBanner(`Cannot reach the host: ${e.message}`);
@@ -827,6 +1267,7 @@ function wireUsers() {
 }
 
 function boot() {
+  applyTheme();
   wire();
   wireAuth();
   wireUsers();

@@ -118,7 +118,7 @@ sdk::Json instance_of(const sdk::Json& schema, const std::string& prompt, int de
 class MockProvider final : public sdk::Provider {
  public:
   sdk::ProviderInfo info() const override {
-    return {"mock", "1.1.0", "Offline, deterministic provider for first start and tests"};
+    return {"mock", "1.0.0", "Offline, deterministic provider for first start and tests"};
   }
 
   // Everything, offline: the mock is what every case runs against.

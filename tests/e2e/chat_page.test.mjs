@@ -160,7 +160,7 @@ test('a reply grows token by token, then survives a reload', async () => {
   await page.reload();
   await page.waitForSelector('body[data-ready=true]');
   await page.waitForSelector('[data-testid=message-user]');
-  assert.equal(await page.getByTestId('message-user').first().textContent(), 'Count for me, slowly.');
+  assert.equal(await page.locator('[data-testid=message-user] [data-testid=message-body]').first().textContent(), 'Count for me, slowly.');
   assert.equal((await bodies())[0], done);
   await shot('04-after-reload');
 });
@@ -209,7 +209,7 @@ test('a <script> in a message is shown as text, never run', async () => {
   await page.getByTestId('input').fill(evil);
   await page.getByTestId('input').press('Enter');
   await page.waitForSelector('[data-testid=message-assistant][data-status=complete]');
-  assert.equal(await page.getByTestId('message-user').first().textContent(), evil);
+  assert.equal(await page.locator('[data-testid=message-user] [data-testid=message-body]').first().textContent(), evil);
   const reply = page.locator('[data-testid=message-assistant] [data-testid=message-body]').first();
   assert.match(await reply.textContent(), /<script>window.__pwned=1<\/script>/);
   assert.equal(await reply.locator('script').count(), 0);
@@ -352,7 +352,7 @@ test('a reload keeps the sign-in', async () => {
   await page.waitForSelector('body[data-ready=true]');
   assert.deepEqual(await signedInAs(), ['alice', 'user']);
   await page.waitForSelector('[data-testid=message-user]');
-  assert.equal(await page.getByTestId('message-user').first().textContent(), 'Hello from alice');
+  assert.equal(await page.locator('[data-testid=message-user] [data-testid=message-body]').first().textContent(), 'Hello from alice');
 });
 
 test('after sign-out a reload stays on sign-in', async () => {

@@ -10,7 +10,7 @@ if [[ ! -x /usr/bin/chromium ]]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq chromium
 fi
-if [[ ! -d node_modules/playwright-core ]]; then
+if [[ ! -d node_modules/playwright-core || ! -d node_modules/axe-core ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi
-exec node --test chat_page.test.mjs
+exec node --test --test-concurrency=1 chat_page.test.mjs chat_tools.test.mjs

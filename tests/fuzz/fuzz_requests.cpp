@@ -44,7 +44,7 @@ void check_options(const std::string& options_json) {
 
 void native_body(unsigned char which, const std::string& body) {
   try {
-    switch (which % 3) {
+    switch (which % 5) {
       case 0: {
         const TurnRequest r = turn_request(body);
         if (r.session_id <= 0 || (r.config_id && *r.config_id <= 0)) broken("accepted a non-positive id");
@@ -56,6 +56,16 @@ void native_body(unsigned char which, const std::string& body) {
         const ConfigInput in = config_input(body);
         if (in.options_json) check_options(*in.options_json);
         if (in.name && in.name->find('\0') != std::string::npos) broken("accepted a NUL in name");
+        break;
+      }
+      case 2:
+      case 3: {
+        // The bodies of regenerate (2) and edit-and-resend (3).
+        const TurnRequest r = message_turn_request(body, 1, 2, which % 5 == 3);
+        if (r.config_id && *r.config_id <= 0) broken("accepted a non-positive config_id");
+        if (r.user_message.find('\0') != std::string::npos) broken("accepted a NUL in user_message");
+        if ((which % 5 == 3) != r.edit_of.has_value()) broken("an edit that is not one");
+        check_options(r.options_json);
         break;
       }
       default: {

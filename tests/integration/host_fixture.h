@@ -33,6 +33,7 @@ struct HttpReply {
   std::string body;
   std::string content_type;
   std::string www_authenticate;
+  std::string content_disposition;
 };
 
 // The admin key every fixture host is provisioned with.
@@ -67,6 +68,7 @@ inline HttpReply http(std::uint16_t port, const std::string& method, const std::
   reply.status = static_cast<int>(response.getStatus());
   reply.content_type = response.getContentType();
   reply.www_authenticate = response.get("WWW-Authenticate", "");
+  reply.content_disposition = response.get("Content-Disposition", "");
   Poco::StreamCopier::copyToString(in, reply.body);
   return reply;
 }

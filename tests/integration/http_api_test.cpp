@@ -155,6 +155,165 @@ TEST_F(HttpApi, SessionsCreateListRenameSwitchDelete) {
   EXPECT_EQ(del(path).status, 404);
 }
 
+// --- search, export, regenerate, edit (the chat page's tools) ----------------------
+
+TEST_F(HttpApi, SearchFindsSessionsByTitleAndContentPagedAndLiterally) {
+  const std::int64_t by_title = new_session();
+  ASSERT_EQ(patch("/api/sessions/" + std::to_string(by_title), R"({"title": "Walrus facts"})").status, 200);
+  const std::int64_t by_content = new_session();
+  ASSERT_EQ(post("/api/chat", "{\"session_id\": " + std::to_string(by_content) +
+                                  R"(, "user_message": "Tell me about the WALRUS and 100% of its_teeth"})").status, 200);
+  const std::int64_t neither = new_session();
+  ASSERT_EQ(post("/api/chat", "{\"session_id\": " + std::to_string(neither) + R"(, "user_message": "penguins"})").status, 200);
+
+  Json found = Json::parse(get("/api/sessions/search?q=walrus").body);
+  EXPECT_EQ(found["total"], 2) << found.dump();
+  ASSERT_EQ(found["sessions"].size(), 2u);
+  EXPECT_EQ(found["sessions"][0]["id"], by_content) << "most recently updated first";
+  EXPECT_EQ(found["sessions"][1]["id"], by_title);
+  EXPECT_EQ(found["sessions"][0]["message_count"], 2);
+  EXPECT_EQ(found["q"], "walrus");
+
+  found = Json::parse(get("/api/sessions/search?q=walrus&limit=1&offset=1").body);
+  EXPECT_EQ(found["total"], 2);
+  ASSERT_EQ(found["sessions"].size(), 1u);
+  EXPECT_EQ(found["sessions"][0]["id"], by_title);
+
+  // % and _ are matched as themselves, not as patterns.
+  EXPECT_EQ(Json::parse(get("/api/sessions/search?q=100%25%20of").body)["total"], 1);
+  EXPECT_EQ(Json::parse(get("/api/sessions/search?q=its_teeth").body)["total"], 1);
+  EXPECT_EQ(Json::parse(get("/api/sessions/search?q=its%25teeth").body)["total"], 0);
+  EXPECT_EQ(Json::parse(get("/api/sessions/search?q=a_b").body)["total"], 0);
+
+  EXPECT_EQ(error_code(get("/api/sessions/search")), "invalid_q");
+  EXPECT_EQ(error_code(get("/api/sessions/search?q=")), "invalid_q");
+  EXPECT_EQ(error_code(get("/api/sessions/search?q=" + std::string(201, 'x'))), "invalid_q");
+  EXPECT_EQ(error_code(get("/api/sessions/search?q=%zz")), "invalid_query");
+  EXPECT_EQ(error_code(get("/api/sessions/search?q=%00")), "invalid_q");
+  EXPECT_EQ(error_code(get("/api/sessions/search?q=a&limit=0")), "invalid_limit");
+  EXPECT_EQ(error_code(get("/api/sessions/search?q=a&offset=-1")), "invalid_offset");
+
+  const Account eve = make_user("eve");
+  const Json theirs = Json::parse(http_as(eve.key, host_->port(), "GET", "/api/sessions/search?q=walrus").body);
+  EXPECT_EQ(theirs["total"], 0) << "another user's sessions are never found";
+}
+
+TEST_F(HttpApi, ExportGivesTheConversationAsMarkdownOrJson) {
+  const std::int64_t s = new_session();
+  const std::string path = "/api/sessions/" + std::to_string(s);
+  ASSERT_EQ(patch(path, R"({"title": "Export me"})").status, 200);
+  ASSERT_EQ(post("/api/chat", "{\"session_id\": " + std::to_string(s) + R"(, "user_message": "A *table*:\n\n| a | b |\n|---|---|\n| 1 | 2 |"})").status, 200);
+
+  const HttpReply md = get(path + "/export");
+  ASSERT_EQ(md.status, 200) << md.body;
+  EXPECT_EQ(md.content_type, "text/markdown; charset=utf-8");
+  EXPECT_EQ(md.content_disposition, "attachment; filename=\"session-" + std::to_string(s) + ".md\"");
+  EXPECT_EQ(md.body, "# Export me\n\n## User\n\nA *table*:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+                     "## Assistant (mock · mock-echo)\n\nA *table*:\n\n| a | b |\n|---|---|\n| 1 | 2 |\n");
+
+  const HttpReply json = get(path + "/export?format=json");
+  ASSERT_EQ(json.status, 200);
+  EXPECT_EQ(json.content_type, "application/json");
+  EXPECT_EQ(json.content_disposition, "attachment; filename=\"session-" + std::to_string(s) + ".json\"");
+  const Json j = Json::parse(json.body);
+  EXPECT_EQ(j["session"]["title"], "Export me");
+  ASSERT_EQ(j["messages"].size(), 2u);
+  EXPECT_EQ(j["messages"][1]["role"], "assistant");
+  EXPECT_EQ(j["messages"][1]["reply_to"], j["messages"][0]["id"]);
+
+  EXPECT_EQ(error_code(get(path + "/export?format=pdf")), "invalid_format");
+  EXPECT_EQ(get("/api/sessions/999999/export").status, 404);
+}
+
+TEST_F(HttpApi, RegenerateKeepsTheOldReplyAndAnswersTheSameMessageAgain) {
+  const auto inspect = Json::parse(post("/api/configs", R"({"name": "inspect", "provider": "mock", "model_name": "mock-inspect"})").body)["id"].get<int>();
+  const std::int64_t s = new_session(", \"config_id\": " + std::to_string(inspect));
+  const std::string path = "/api/sessions/" + std::to_string(s);
+  ASSERT_EQ(post("/api/chat", "{\"session_id\": " + std::to_string(s) + R"(, "user_message": "first"})").status, 200);
+  ASSERT_EQ(post("/api/chat", "{\"session_id\": " + std::to_string(s) + R"(, "user_message": "second"})").status, 200);
+  Json stored = Json::parse(get(path + "/messages").body)["messages"];
+  ASSERT_EQ(stored.size(), 4u);
+  const std::int64_t first_reply = stored[1]["id"], last_user = stored[2]["id"], last_reply = stored[3]["id"];
+
+  // Only the last reply can be regenerated; a user message or an unknown id cannot.
+  HttpReply r = post(path + "/messages/" + std::to_string(first_reply) + "/regenerate", "{}");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(error_code(r), "not_last_reply");
+  EXPECT_EQ(post(path + "/messages/" + std::to_string(last_user) + "/regenerate", "{}").status, 409);
+  EXPECT_EQ(error_code(post(path + "/messages/999999/regenerate", "{}")), "message_not_found");
+  EXPECT_EQ(error_code(post(path + "/messages/" + std::to_string(last_reply) + "/regenerate", R"({"user_message": "x"})")),
+            "unknown_field");
+  EXPECT_EQ(message_count(s), 4u) << "a refused regenerate writes nothing";
+
+  SseClient stream(host_->port(), R"({"temperature": 0.2})", path + "/messages/" + std::to_string(last_reply) + "/regenerate");
+  ASSERT_EQ(stream.status(), 200);
+  const auto events = stream.all();
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.front().name, "start");
+  EXPECT_EQ(events.front().data["user_message_id"], last_user) << "the same user message is answered again";
+  EXPECT_EQ(events.back().name, "done");
+  std::string text;
+  for (const auto& e : events)
+    if (e.name == "delta") text += e.data["content"].get<std::string>();
+  const Json seen = Json::parse(text);
+  EXPECT_EQ(seen["temperature"], 0.2);
+  ASSERT_EQ(seen["messages"].size(), 3u) << "the model sees the history up to the answered message, once: " << text;
+  EXPECT_EQ(seen["messages"][2]["content"], "second");
+
+  stored = Json::parse(get(path + "/messages").body)["messages"];
+  ASSERT_EQ(stored.size(), 5u) << "the old reply is kept";
+  EXPECT_EQ(stored[3]["id"], last_reply);
+  EXPECT_TRUE(stored[3]["superseded"].get<bool>());
+  EXPECT_FALSE(stored[4]["superseded"].get<bool>());
+  EXPECT_EQ(stored[4]["reply_to"], last_user);
+  EXPECT_EQ(stored[3]["reply_to"], last_user);
+  EXPECT_EQ(error_code(post(path + "/messages/" + std::to_string(last_reply) + "/regenerate", "{}")), "not_last_reply")
+      << "a superseded reply is no longer the last";
+
+  // The next turn's model sees only the reply that replaced the old one.
+  const HttpReply next = post("/api/chat", "{\"session_id\": " + std::to_string(s) + R"(, "user_message": "third"})");
+  ASSERT_EQ(next.status, 200);
+  const Json history = Json::parse(Json::parse(next.body)["assistant_message"]["content"].get<std::string>())["messages"];
+  ASSERT_EQ(history.size(), 5u) << history.dump();
+  EXPECT_EQ(history[3]["content"], stored[4]["content"]);
+  EXPECT_EQ(Json::parse(get(path + "/export?format=json").body)["messages"].size(), 7u) << "the export keeps every reply";
+}
+
+TEST_F(HttpApi, EditReplacesTheMessageAndEverythingAfterIt) {
+  const auto inspect = Json::parse(post("/api/configs", R"({"name": "inspect", "provider": "mock", "model_name": "mock-inspect"})").body)["id"].get<int>();
+  const std::int64_t s = new_session(", \"config_id\": " + std::to_string(inspect));
+  const std::string path = "/api/sessions/" + std::to_string(s);
+  for (const char* text : {"one", "two", "three"})
+    ASSERT_EQ(post("/api/chat", "{\"session_id\": " + std::to_string(s) + ", \"user_message\": \"" + text + "\"}").status, 200);
+  Json stored = Json::parse(get(path + "/messages").body)["messages"];
+  ASSERT_EQ(stored.size(), 6u);
+  const std::int64_t two = stored[2]["id"], two_reply = stored[3]["id"];
+
+  EXPECT_EQ(error_code(post(path + "/messages/" + std::to_string(two_reply) + "/edit", R"({"user_message": "x"})")),
+            "not_a_user_message");
+  EXPECT_EQ(error_code(post(path + "/messages/" + std::to_string(two) + "/edit", "{}")), "invalid_user_message");
+  EXPECT_EQ(error_code(post(path + "/messages/" + std::to_string(two) + "/edit", R"({"user_message": ""})")),
+            "invalid_user_message");
+  EXPECT_EQ(error_code(post(path + "/messages/999999/edit", R"({"user_message": "x"})")), "message_not_found");
+  EXPECT_EQ(post(path + "/messages/0/edit", R"({"user_message": "x"})").status, 400);
+  EXPECT_EQ(message_count(s), 6u) << "a refused edit writes nothing";
+
+  SseClient stream(host_->port(), R"({"user_message": "TWO, edited"})", path + "/messages/" + std::to_string(two) + "/edit");
+  ASSERT_EQ(stream.status(), 200);
+  const auto events = stream.all();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().name, "done");
+
+  stored = Json::parse(get(path + "/messages").body)["messages"];
+  ASSERT_EQ(stored.size(), 4u) << stored.dump();
+  EXPECT_EQ(stored[0]["content"], "one");
+  EXPECT_EQ(stored[2]["content"], "TWO, edited");
+  EXPECT_GT(stored[2]["id"].get<std::int64_t>(), stored[1]["id"].get<std::int64_t>());
+  const Json seen = Json::parse(stored[3]["content"].get<std::string>())["messages"];
+  ASSERT_EQ(seen.size(), 3u) << "the model saw the kept turn and the edited message only";
+  EXPECT_EQ(seen[2]["content"], "TWO, edited");
+}
+
 TEST_F(HttpApi, APostWithoutABodyIsAnsweredAtOnce) {
   // curl -X POST without -d sends neither Content-Length nor a body.
   Poco::Net::HTTPClientSession session("127.0.0.1", host_->port());

@@ -170,6 +170,24 @@ TEST_F(Trust, TwoUsersCannotReadChangeDeleteListOrChatInEachOthersSessions) {
   SseClient stream(host_->port(), R"({"session_id": )" + std::to_string(s) + R"(, "user_message": "hi"})",
                    "/api/chat/stream", bob.key);
   EXPECT_EQ(stream.status(), 404);
+  // The chat page's tools: export, regenerate, edit and search.
+  const Json hers = Json::parse(call_as(alice.key, "GET", path + "/messages").body)["messages"];
+  const std::string her_user = path + "/messages/" + hers[0]["id"].dump();
+  const std::string her_reply = path + "/messages/" + hers[1]["id"].dump();
+  EXPECT_EQ(call_as(bob.key, "GET", path + "/export").status, 404);
+  EXPECT_EQ(call_as(bob.key, "GET", path + "/export?format=json").status, 404);
+  EXPECT_EQ(call_as(bob.key, "POST", her_reply + "/regenerate", "{}").status, 404);
+  EXPECT_EQ(call_as(bob.key, "POST", her_user + "/edit", R"({"user_message": "stolen"})").status, 404);
+  const std::int64_t his = new_session_as(bob.key);
+  const std::string his_path = "/api/sessions/" + std::to_string(his);
+  EXPECT_EQ(call_as(bob.key, "POST", his_path + "/messages/" + hers[1]["id"].dump() + "/regenerate", "{}").status, 404)
+      << "her message through his session";
+  EXPECT_EQ(call_as(bob.key, "POST", his_path + "/messages/" + hers[0]["id"].dump() + "/edit",
+                    R"({"user_message": "stolen"})").status, 404);
+  EXPECT_EQ(Json::parse(call_as(bob.key, "GET", "/api/sessions/search?q=mine").body)["total"], 0);
+  EXPECT_EQ(Json::parse(call_as(alice.key, "GET", "/api/sessions/search?q=mine").body)["total"], 1);
+  EXPECT_EQ(call_as(bob.key, "DELETE", his_path).status, 200);
+
   const Json listed = Json::parse(call_as(bob.key, "GET", "/api/sessions").body);
   EXPECT_EQ(listed["total"], 0) << "bob does not learn alice's session exists";
   EXPECT_EQ(call_as(kAdminKey, "GET", path).status, 404) << "not even an admin reads a user's conversation";

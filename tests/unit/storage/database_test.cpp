@@ -122,6 +122,62 @@ TEST_F(Storage, ADatabaseNewerThanTheBinaryIsRefusedAndLeftUntouched) {
   EXPECT_EQ(raw_int("SELECT MAX(version) FROM schema_version"), newer);
 }
 
+TEST_F(Storage, MigrationThreeLinksEachStoredReplyToTheUserMessageBeforeIt) {
+  const std::int64_t cfg = add_config("c");
+  const std::int64_t a = add_session(cfg), b = add_session(cfg);
+  db_.reset();
+  // The file as version 2 left it: no reply_to, no superseded, turns interleaved across sessions.
+  {
+    sqlite3* handle = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &handle), SQLITE_OK);
+    for (const char* sql : {"DROP INDEX messages_reply_to", "ALTER TABLE messages DROP COLUMN reply_to",
+                            "ALTER TABLE messages DROP COLUMN superseded", "ALTER TABLE sessions DROP COLUMN system_prompt",
+                            "DELETE FROM schema_version WHERE version >= 3"})
+      ASSERT_EQ(sqlite3_exec(handle, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql << ": " << sqlite3_errmsg(handle);
+    const std::string insert =
+        "INSERT INTO messages (session_id, role, content, status, llm_provider, llm_model_name, created_at) VALUES ";
+    for (const auto& [session, role] : std::vector<std::pair<std::int64_t, std::string>>{
+             {a, "user"}, {b, "user"}, {a, "assistant"}, {b, "assistant"}, {a, "user"}, {a, "assistant"}}) {
+      const std::string sql = insert + "(" + std::to_string(session) + ", '" + role + "', 'x', 'complete', 'mock', 'm', 0)";
+      ASSERT_EQ(sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(handle);
+    }
+    sqlite3_close(handle);
+  }
+  db_ = Database::open_sqlite(path_);
+  EXPECT_EQ(db_->schema_version(), Database::latest_schema_version());
+  const auto in_a = db_->read([&](Conn& c) { return messages::list(c, a); });
+  const auto in_b = db_->read([&](Conn& c) { return messages::list(c, b); });
+  ASSERT_EQ(in_a.size(), 4u);
+  ASSERT_EQ(in_b.size(), 2u);
+  EXPECT_FALSE(in_a[0].reply_to);
+  EXPECT_EQ(in_a[1].reply_to, in_a[0].id) << "the user message of its own session, not the newer one of b";
+  EXPECT_EQ(in_a[3].reply_to, in_a[2].id);
+  EXPECT_EQ(in_b[1].reply_to, in_b[0].id);
+  for (const auto& m : in_a) EXPECT_FALSE(m.superseded);
+}
+
+TEST_F(Storage, SearchMatchesTitlesAndContentOfTheOwnerLiterally) {
+  const std::int64_t cfg = add_config("c");
+  const std::int64_t mine = add_session(cfg, "alice"), theirs = add_session(cfg, "bob");
+  add_message(mine);  // "hi"
+  add_message(theirs);
+  db_->write([&](Conn& c) { sessions::rename(c, mine, "Plans for 50% OFF"); });
+  const auto find = [&](const std::string& text) {
+    return db_->read([&](Conn& c) { return sessions::search_count(c, "alice", text); });
+  };
+  EXPECT_EQ(find("HI"), 1);
+  EXPECT_EQ(find("50% off"), 1);
+  EXPECT_EQ(find("50%"), 1);
+  EXPECT_EQ(find("5_%"), 0) << "_ and % are not wildcards";
+  EXPECT_EQ(find("plans for 50"), 1);
+  EXPECT_EQ(find("nothing"), 0);
+  const auto page = db_->read([&](Conn& c) { return sessions::search(c, "alice", "hi", 10, 0); });
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].id, mine);
+  EXPECT_EQ(page[0].message_count, 1);
+  EXPECT_EQ(db_->read([&](Conn& c) { return sessions::search_count(c, "bob", "plans"); }), 0);
+}
+
 TEST_F(Storage, ConfigNamesAreUniqueAsAConflict) {
   add_config("same");
   EXPECT_THROW(add_config("same"), Conflict);
