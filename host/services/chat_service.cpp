@@ -9,6 +9,7 @@
 #include "host/plugins/plugin_registry.h"
 #include "host/services/config_service.h"
 #include "host/services/option_schema.h"
+#include "host/services/reply_checkpoints.h"
 #include "host/services/resilience.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
@@ -39,15 +40,15 @@ ErrorKind kind_of_upstream(const std::string& code) {
 // Hands the reply's events to the observer and checkpoints its text while it
 // streams (ReplySink, before it, keeps the budget, the shutdown stop and the
 // reply to save), so that a crash keeps what the client saw: the stored text
-// is at most kCheckpointEvery behind what was sent (plus the time a write
-// waits for the database: half a second leaves room for it within the
-// promised second), or kCheckpointBytes (a quarter of what is stored, for
-// long replies: a reply of n bytes costs O(log n) appends plus two a second,
-// not one per token).
+// is at most kCheckpointEvery behind what was sent (plus the batch window and
+// the time a write waits for the database: half a second leaves room for both
+// within the promised second), or kCheckpointBytes (a quarter of what is
+// stored, for long replies: a reply of n bytes costs O(log n) appends plus two
+// a second, not one per token).
 class TurnSink final : public ChatSink {
  public:
-  TurnSink(TurnObserver& observer, storage::Database& db, std::int64_t message_id)
-      : observer_(observer), db_(db), message_id_(message_id), saved_at_(Clock::now()) {}
+  TurnSink(TurnObserver& observer, ReplyCheckpoints& checkpoints, std::int64_t message_id)
+      : observer_(observer), checkpoints_(checkpoints), message_id_(message_id), saved_at_(Clock::now()) {}
   bool on_event(const ProviderEvent& event) override {
     if (event.kind == ProviderEvent::Kind::Text) reply.append(event.text);
     const bool more = observer_.on_event(event);
@@ -71,20 +72,13 @@ class TurnSink final : public ChatSink {
     if (unsaved == 0) return;
     const auto now = Clock::now();
     if (unsaved < std::max(kCheckpointBytes, saved_ / 4) && now - saved_at_ < kCheckpointEvery) return;
-    try {
-      db_.write([&](storage::Conn& conn) {
-        storage::messages::append_content(conn, message_id_, std::string_view(reply).substr(saved_));
-      });
-      saved_ = reply.size();
-    } catch (const std::exception& e) {
-      // The whole reply is still saved when it ends; a crash before then loses this piece.
-      log::chat().warning("checkpoint of reply " + std::to_string(message_id_) + " failed: " + e.what());
-    }
+    checkpoints_.append(message_id_, std::string_view(reply).substr(saved_));
+    saved_ = reply.size();
     saved_at_ = now;
   }
 
   TurnObserver& observer_;
-  storage::Database& db_;
+  ReplyCheckpoints& checkpoints_;
   std::int64_t message_id_;
   std::size_t saved_ = 0;
   Clock::time_point saved_at_;
@@ -225,7 +219,7 @@ Result<Unit> validate_user_message(const std::string& text) {
 }
 
 ChatService::ChatService(storage::Database& db, const PluginRegistry& registry, ConfigService& configs)
-    : db_(db), registry_(registry), configs_(configs) {}
+    : db_(db), registry_(registry), configs_(configs), checkpoints_(std::make_unique<ReplyCheckpoints>(db)) {}
 
 ChatService::~ChatService() = default;
 
@@ -392,7 +386,7 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
 
   for (auto& c : candidates) c.request.messages = call.messages;
   storage::Message& reply = result.assistant;
-  TurnSink checkpointed(observer, db_, result.assistant.id);
+  TurnSink checkpointed(observer, *checkpoints_, result.assistant.id);
   ReplySink sink(checkpointed, limits_.max_reply_bytes, stopping_);
   // The start event names the config that answers. Without fallbacks that
   // is known now, and the client hears at once; with fallbacks, at the first

@@ -82,6 +82,8 @@ Result<Unit> validate_user_message(const std::string& text);
 // Number of Unicode characters of valid UTF-8, or nullopt for invalid UTF-8.
 std::optional<std::size_t> utf8_length(std::string_view text);
 
+class ReplyCheckpoints;
+
 class ChatService {
  public:
   ChatService(storage::Database& db, const PluginRegistry& registry, ConfigService& configs);
@@ -122,6 +124,7 @@ class ChatService {
   std::atomic<int> in_flight_{0};
   std::mutex locks_mutex_;
   std::map<std::int64_t, std::weak_ptr<SessionLock>> locks_;
+  std::unique_ptr<ReplyCheckpoints> checkpoints_;  // the replies' batched checkpoints
 };
 
 }  // namespace switchboard
