@@ -39,9 +39,6 @@ void register_api_routes(Router& router, ApiContext& context);
 void register_chat_routes(Router& router, ApiContext& context);
 // /v1/models and /v1/chat/completions (OpenAI-compatible, stateless)
 void register_openai_routes(Router& router, ApiContext& context, CompletionService& completions);
-// The /v1/chat/completions body reader on its own, for its fuzz target: the
-// code of the 400 it answers, or "" when the body is accepted.
-std::string completion_body_refusal(const std::string& body);
 // /api/me, /api/users..., /api/keys..., /api/audit
 void register_trust_routes(Router& router, ApiContext& context);
 // /metrics (Prometheus text)

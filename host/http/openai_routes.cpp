@@ -202,12 +202,6 @@ void set_overhead(Exchange& ex, Clock::duration overhead) {
 
 }  // namespace
 
-std::string completion_body_refusal(const std::string& body) {
-  ParsedChatRequest parsed;
-  const auto error = parse_chat_request(body, parsed);
-  return error ? error->code : "";
-}
-
 void register_openai_routes(Router& router, ApiContext& ctx, CompletionService& completions) {
   const auto limit = ctx.max_body_bytes;
 

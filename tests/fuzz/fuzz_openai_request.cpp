@@ -72,6 +72,13 @@ std::vector<std::string> seeds() {
       std::string("\x00") + R"({"model":"m","messages":[{"role":"user","content":[{"type":"input_audio"}]}],"max_tokens":1e400})",
       std::string("\x01") + R"({"model":"m","input":["a","b"],"encoding_format":"base64","dimensions":4})",
       std::string("\x01") + R"({"model":"m","input":[[1,2]]})",
+      // 20,000 levels where content and stop go: refused at the nesting limit, before parsing.
+      std::string("\x00") + R"({"model":"m","messages":[{"role":"user","content":)" + std::string(20000, '[') +
+          std::string(20000, ']') + "}]}",
+      std::string("\x00") + R"({"model":"m","messages":[{"role":"user","content":"x"}],"stop":)" +
+          std::string(20000, '[') + std::string(20000, ']') + "}",
+      // Found by libFuzzer in the parser this one replaced: a content part whose type is a number.
+      std::string("\x00") + R"({"model":"m]","messages":[{"role":"user","content":[{"type":4673,"mxt":"a"}]}],"modestop":["x"]})",
   };
 }
 

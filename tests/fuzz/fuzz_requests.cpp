@@ -4,7 +4,6 @@
 // binary each, chosen with -D:
 //   FUZZ_NATIVE_BODY   the native API's bodies: a chat turn, a config, a session
 //                      (the first byte picks which reader)
-//   FUZZ_OPENAI_BODY   the /v1/chat/completions body
 //   FUZZ_QUERY         query strings (limit=&offset=)
 //   FUZZ_MANIFEST      plugins.json
 // Property: only the project's own refusal (HttpError, ManifestError) comes
@@ -14,7 +13,6 @@
 #include "fuzz_driver.h"
 
 #include "host/http/api_json.h"
-#include "host/http/api_routes.h"
 #include "host/http/json_response.h"
 #include "host/json_depth.h"
 #include "host/plugins/plugin_registry.h"
@@ -87,8 +85,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 #if defined(FUZZ_NATIVE_BODY)
   if (size == 0) return 0;
   native_body(data[0], std::string(reinterpret_cast<const char*>(data) + 1, size - 1));
-#elif defined(FUZZ_OPENAI_BODY)
-  completion_body_refusal(std::string(reinterpret_cast<const char*>(data), size));
 #elif defined(FUZZ_QUERY)
   const std::string query(reinterpret_cast<const char*>(data), size);
   try {
@@ -106,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const ManifestError&) {
   }
 #else
-#error "define one of FUZZ_NATIVE_BODY, FUZZ_OPENAI_BODY, FUZZ_QUERY, FUZZ_MANIFEST"
+#error "define one of FUZZ_NATIVE_BODY, FUZZ_QUERY, FUZZ_MANIFEST"
 #endif
   return 0;
 }
@@ -136,15 +132,6 @@ std::vector<std::string> seeds() {
       to(1, R"({"options": )" + deep_object + "}"),
       to(2, R"({"title": "t", "config_id": -1})"),
       to(2, R"({"title": "t", "config_id": 1.5})"),
-  };
-#elif defined(FUZZ_OPENAI_BODY)
-  return {
-      R"({"model": "m", "messages": [{"role": "user", "content": "hi"}], "stream": true, "stream_options": {"include_usage": true}})",
-      R"({"model": "m", "messages": [{"role": "user", "content": [{"type": "text", "text": "a"}]}], "stop": ["x"], "top_p": 1})",
-      R"({"model": "m", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 18446744073709551615})",
-      R"({"model": "m", "messages": [{"role": "user", "content": )" + deep_array + "}]}",
-      R"({"model": "m", "messages": [{"role": "user", "content": "x"}], "stop": )" + deep_array + "}",
-      R"({"model": "m", "messages": [], "temperature": 1e400})",
   };
 #elif defined(FUZZ_QUERY)
   return {"limit=10&offset=5", "limit=%zz", "limit=%3", "limit=1%30", "a=b&&=&limit", "limit=99999999999999999999"};
