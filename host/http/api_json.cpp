@@ -154,6 +154,22 @@ std::int64_t query_int(const std::string& query, const std::string& key, std::in
   return std::stoll(*v);
 }
 
+namespace {
+
+// What every turn may set beside its message: temperature, max_tokens, a
+// config for this turn, provider options.
+void read_turn_settings(const Json& body, TurnRequest& r) {
+  r.temperature = opt_number(body, "temperature").value_or(0.7);
+  r.max_tokens = opt_int(body, "max_tokens").value_or(2048);
+  r.config_id = opt_id(body, "config_id");
+  if (body.contains("options")) {
+    if (!body["options"].is_object()) throw HttpError{400, "invalid_options", "options must be a JSON object"};
+    r.options_json = dump(body["options"]);
+  }
+}
+
+}  // namespace
+
 TurnRequest turn_request(const std::string& body_text) {
   const Json body = parse_object(body_text,
                                  {"session_id", "user_message", "temperature", "max_tokens", "config_id", "options"});
@@ -164,13 +180,7 @@ TurnRequest turn_request(const std::string& body_text) {
   const auto message = opt_string(body, "user_message");
   if (!message) throw HttpError{400, "invalid_user_message", "user_message is required"};
   r.user_message = *message;
-  r.temperature = opt_number(body, "temperature").value_or(0.7);
-  r.max_tokens = opt_int(body, "max_tokens").value_or(2048);
-  r.config_id = opt_id(body, "config_id");
-  if (body.contains("options")) {
-    if (!body["options"].is_object()) throw HttpError{400, "invalid_options", "options must be a JSON object"};
-    r.options_json = dump(body["options"]);
-  }
+  read_turn_settings(body, r);
   return r;
 }
 
@@ -189,13 +199,7 @@ TurnRequest message_turn_request(const std::string& body_text, std::int64_t sess
   } else {
     r.regenerate_of = message_id;
   }
-  r.temperature = opt_number(body, "temperature").value_or(0.7);
-  r.max_tokens = opt_int(body, "max_tokens").value_or(2048);
-  r.config_id = opt_id(body, "config_id");
-  if (body.contains("options")) {
-    if (!body["options"].is_object()) throw HttpError{400, "invalid_options", "options must be a JSON object"};
-    r.options_json = dump(body["options"]);
-  }
+  read_turn_settings(body, r);
   return r;
 }
 
