@@ -194,6 +194,11 @@ void CircuitBreakers::record(std::int64_t config_id, bool ok, const ResiliencePo
   }
 }
 
+void CircuitBreakers::abandon(std::int64_t config_id) {
+  std::lock_guard lock(mutex_);
+  if (const auto it = breakers_.find(config_id); it != breakers_.end()) it->second.probing = false;
+}
+
 BreakerView CircuitBreakers::view(std::int64_t config_id) const {
   std::lock_guard lock(mutex_);
   const auto it = breakers_.find(config_id);
@@ -256,6 +261,7 @@ ResilientOutcome call_resilient(const std::vector<Candidate>& candidates, ChatSi
                               " in " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wait).count()) +
                               " ms");
       if (!wait_while_wanted(wait, sink, stopping)) {
+        breakers.abandon(c.config_id);  // no verdict: a probe's slot is free again
         result.outcome.status = ChatStatus::Cancelled;
         if (!answered) on_answer(i);
         return result;

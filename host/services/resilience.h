@@ -70,6 +70,9 @@ class CircuitBreakers {
   bool admit(std::int64_t config_id, const ResiliencePolicy& policy);
   // The end of a call that was admitted.
   void record(std::int64_t config_id, bool ok, const ResiliencePolicy& policy);
+  // An admitted call that ended without a verdict (its client left while it
+  // waited to retry): a half-open breaker's probe may go again.
+  void abandon(std::int64_t config_id);
   BreakerView view(std::int64_t config_id) const;
   std::map<std::int64_t, BreakerView> all() const;
 
