@@ -120,6 +120,10 @@ const std::vector<std::vector<const char*>> kMigrations = {
     {
         "ALTER TABLE sessions ADD COLUMN system_prompt TEXT NOT NULL DEFAULT ''",
     },
+    // 5: a session's temperature, for turns that give none (NULL: 0.7).
+    {
+        "ALTER TABLE sessions ADD COLUMN temperature DOUBLE PRECISION NULL",
+    },
 };
 
 void register_sqlite_once() {

@@ -34,6 +34,7 @@ struct Session {
   std::int64_t id = 0;
   std::string title;
   std::string system_prompt;  // "" : none
+  std::optional<double> temperature;  // for turns that give none; none: 0.7
   std::int64_t config_id = 0;
   std::string owner;
   std::int64_t created_at_ms = 0;

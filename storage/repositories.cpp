@@ -26,7 +26,7 @@ constexpr const char* kConfigColumns =
     "c.secret_options, c.secret_origin, c.owner_user_id";
 constexpr std::size_t kConfigColumnCount = 12;
 constexpr const char* kSessionColumns =
-    "s.id, s.title, s.config_id, s.owner, s.created_at, s.updated_at, s.system_prompt";
+    "s.id, s.title, s.config_id, s.owner, s.created_at, s.updated_at, s.system_prompt, s.temperature";
 constexpr const char* kMessageColumns =
     "id, session_id, role, content, status, llm_provider, llm_model_name, config_id, prompt_tokens, "
     "completion_tokens, finish_reason, error_code, error_message, created_at, reply_to, superseded";
@@ -66,9 +66,10 @@ Session session_at(const RecordSet& rs, std::size_t row) {
   s.created_at_ms = int_at(rs, 4, row);
   s.updated_at_ms = int_at(rs, 5, row);
   s.system_prompt = str_at(rs, 6, row);
-  if (!rs.isNull(7, row)) s.config = config_at(rs, row, 7);
-  static_assert(kConfigColumnCount == 12, "session_at reads the config columns after the session's seven");
-  s.message_count = int_at(rs, 19, row);
+  if (!rs.isNull(7, row)) s.temperature = rs.value(7, row).convert<double>();
+  if (!rs.isNull(8, row)) s.config = config_at(rs, row, 8);
+  static_assert(kConfigColumnCount == 12, "session_at reads the config columns after the session's eight");
+  s.message_count = int_at(rs, 20, row);
   return s;
 }
 
@@ -322,6 +323,15 @@ bool set_system_prompt(Conn& c, std::int64_t id, const std::string& prompt) {
   Poco::Int64 key = id;
   Statement st(c.session());
   st << c.sql("UPDATE sessions SET system_prompt = ? WHERE id = ?"), use(p), use(key);
+  return st.execute() > 0;
+}
+
+bool set_temperature(Conn& c, std::int64_t id, std::optional<double> temperature) {
+  Poco::Nullable<double> t;
+  if (temperature) t = *temperature;
+  Poco::Int64 key = id;
+  Statement st(c.session());
+  st << c.sql("UPDATE sessions SET temperature = ? WHERE id = ?"), use(t), use(key);
   return st.execute() > 0;
 }
 

@@ -44,6 +44,7 @@ std::int64_t search_count(Conn& c, const std::string& owner, const std::string& 
 bool rename(Conn& c, std::int64_t id, const std::string& title);
 bool set_config(Conn& c, std::int64_t id, std::int64_t config_id);
 bool set_system_prompt(Conn& c, std::int64_t id, const std::string& prompt);
+bool set_temperature(Conn& c, std::int64_t id, std::optional<double> temperature);  // none: clear
 bool touch(Conn& c, std::int64_t id, std::int64_t at_ms);
 bool remove(Conn& c, std::int64_t id);  // its messages go with it
 }  // namespace sessions

@@ -159,7 +159,7 @@ namespace {
 // What every turn may set beside its message: temperature, max_tokens, a
 // config for this turn, provider options.
 void read_turn_settings(const Json& body, TurnRequest& r) {
-  r.temperature = opt_number(body, "temperature").value_or(0.7);
+  r.temperature = opt_number(body, "temperature");
   r.max_tokens = opt_int(body, "max_tokens").value_or(2048);
   r.config_id = opt_id(body, "config_id");
   if (body.contains("options")) {
@@ -281,6 +281,7 @@ Json to_json(const SessionInfo& s) {
   return {{"id", s.id},
           {"title", s.title},
           {"system_prompt", s.system_prompt},
+          {"temperature", s.temperature ? Json(*s.temperature) : Json(nullptr)},
           {"config_id", s.config_id},
           {"config", to_json(s.config)},
           {"created_at_ms", s.created_at_ms},

@@ -152,14 +152,19 @@ void register_api_routes(Router& router, ApiContext& ctx) {
   router.add("PATCH", "/api/sessions/{id}", Access::User, [&ctx, limit](Exchange& ex) {
     const Caller& caller = caller_of(ex);
     const std::int64_t id = path_id(ex.params[0], "session_id");
-    const Json body = parse_object(read_body(ex, limit, true), {"title", "config_id", "system_prompt"});
+    const Json body = parse_object(read_body(ex, limit, true), {"title", "config_id", "system_prompt", "temperature"});
     const auto title = opt_string(body, "title");
     const auto config_id = opt_id(body, "config_id");
     const auto system_prompt = opt_string(body, "system_prompt");
-    if (!title && !config_id && !system_prompt)
-      throw HttpError{400, "invalid_body", "give a title, a config_id, a system_prompt, or several"};
+    // A number sets the session's temperature; null clears it.
+    const bool temperature_given = body.contains("temperature");
+    const auto temperature = opt_number(body, "temperature");
+    if (!title && !config_id && !system_prompt && !temperature_given)
+      throw HttpError{400, "invalid_body", "give a title, a config_id, a system_prompt, a temperature, or several"};
     if (system_prompt)
       if (auto ok = validate_system_prompt(*system_prompt); !ok) return send_service_error(ex, ok.error());
+    if (temperature)
+      if (auto ok = validate_temperature(*temperature); !ok) return send_service_error(ex, ok.error());
     // Validate both before changing either, so a bad field changes nothing.
     if (title) {
       if (auto ok = validate_title(*title); !ok) return send_service_error(ex, ok.error());
@@ -171,6 +176,10 @@ void register_api_routes(Router& router, ApiContext& ctx) {
     }
     if (system_prompt) {
       const auto r = ctx.sessions.set_system_prompt(caller, id, *system_prompt);
+      if (!r) return send_service_error(ex, r.error());
+    }
+    if (temperature_given) {
+      const auto r = ctx.sessions.set_temperature(caller, id, temperature);
       if (!r) return send_service_error(ex, r.error());
     }
     if (title) return reply(ex, ctx.sessions.rename(caller, id, *title), 200,

@@ -201,7 +201,7 @@ Result<Unit> validate_turn(const TurnRequest& r) {
   } else if (auto ok = validate_user_message(r.user_message); !ok) {
     return ok;
   }
-  if (!std::isfinite(r.temperature) || r.temperature < 0.0 || r.temperature > 2.0)
+  if (r.temperature && (!std::isfinite(*r.temperature) || *r.temperature < 0.0 || *r.temperature > 2.0))
     return invalid("temperature", "temperature must be between 0 and 2");
   if (r.max_tokens <= 0) return invalid("max_tokens", "max_tokens must be greater than 0");
   if (r.config_id && *r.config_id <= 0) return invalid("config_id", "config_id must be a positive integer");
@@ -322,7 +322,8 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   // The configs that may answer: this one, then its fallbacks that take this request as it is.
   ProviderRequest base;
   // The native API documents its defaults (0.7, 2048): they are the client's values.
-  base.temperature = request.temperature;
+  // The turn's own temperature, else the session's, else 0.7.
+  base.temperature = request.temperature ? request.temperature : loaded.session->temperature.value_or(0.7);
   base.max_tokens = request.max_tokens;
   base.options_json = request.options_json.empty() ? "{}" : request.options_json;
   std::vector<Candidate> candidates =

@@ -38,7 +38,7 @@ struct TurnRequest {
   Caller caller;
   std::int64_t session_id = 0;
   std::string user_message;
-  double temperature = 0.7;
+  std::optional<double> temperature;  // none: the session's, else 0.7
   std::int64_t max_tokens = 2048;
   std::optional<std::int64_t> config_id;  // this turn only
   std::string options_json = "{}";        // provider options for this turn

@@ -1,12 +1,15 @@
 // File: host/services/session_service.cpp
 //
-// Session management: create, list, get, rename, switch config, delete.
+// Session management: create, list, get, rename, switch config, settings (system prompt,
+// temperature), delete.
 #include "host/services/session_service.h"
 
 #include "host/services/chat_service.h"
 #include "host/services/labels.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
+
+#include <cmath>
 
 namespace switchboard {
 
@@ -43,6 +46,7 @@ SessionInfo to_info(const storage::Session& s) {
   info.id = s.id;
   info.title = s.title;
   info.system_prompt = s.system_prompt;
+  info.temperature = s.temperature;
   info.owner = s.owner;
   info.config_id = s.config_id;
   if (s.config) info.config = to_info(*s.config);
@@ -182,6 +186,25 @@ Result<SessionInfo> SessionService::set_system_prompt(const Caller& caller, std:
     return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
       if (!owned(conn, caller.owner(), id)) return session_not_found(id);
       storage::sessions::set_system_prompt(conn, id, prompt);
+      return to_info(*storage::sessions::find(conn, id));
+    });
+  });
+}
+
+Result<Unit> validate_temperature(double temperature) {
+  if (!std::isfinite(temperature) || temperature < 0.0 || temperature > 2.0)
+    return invalid("temperature", "temperature must be between 0 and 2");
+  return Unit{};
+}
+
+Result<SessionInfo> SessionService::set_temperature(const Caller& caller, std::int64_t id,
+                                                    std::optional<double> temperature) {
+  if (temperature)
+    if (auto ok = validate_temperature(*temperature); !ok) return ok.error();
+  return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
+    return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
+      if (!owned(conn, caller.owner(), id)) return session_not_found(id);
+      storage::sessions::set_temperature(conn, id, temperature);
       return to_info(*storage::sessions::find(conn, id));
     });
   });

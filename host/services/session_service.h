@@ -22,6 +22,7 @@ struct SessionInfo {
   std::int64_t id = 0;
   std::string title;
   std::string system_prompt;  // "" : none
+  std::optional<double> temperature;  // for turns that give none; none: 0.7
   std::string owner;
   std::int64_t config_id = 0;
   ConfigInfo config;  // the bound config, as an object
@@ -55,6 +56,8 @@ class SessionService {
   Result<SessionInfo> switch_config(const Caller& caller, std::int64_t id, std::int64_t config_id);
   // Sent first in every turn's history; "" removes it. At most kMaxSystemPromptChars.
   Result<SessionInfo> set_system_prompt(const Caller& caller, std::int64_t id, const std::string& prompt);
+  // The temperature of turns that give none (0..2); none clears it (0.7).
+  Result<SessionInfo> set_temperature(const Caller& caller, std::int64_t id, std::optional<double> temperature);
   // Deletes the session and its messages.
   Result<Unit> remove(const Caller& caller, std::int64_t id);
   Result<std::vector<storage::Message>> messages(const Caller& caller, std::int64_t id);
@@ -71,5 +74,6 @@ std::string session_markdown(const SessionInfo& session, const std::vector<stora
 Result<Unit> validate_title(const std::string& title);
 inline constexpr std::size_t kMaxSystemPromptChars = 20000;
 Result<Unit> validate_system_prompt(const std::string& prompt);
+Result<Unit> validate_temperature(double temperature);
 
 }  // namespace switchboard

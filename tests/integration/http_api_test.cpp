@@ -428,6 +428,40 @@ TEST_F(SmallBodyLimit, ABodyOverTheLimitIs413) {
   EXPECT_EQ(message_count(s), 0u);
 }
 
+TEST_F(HttpApi, ASessionsTemperatureIsUsedByTurnsThatGiveNoneAndCanBeCleared) {
+  ASSERT_EQ(post("/api/configs", R"({"name": "inspect", "provider": "mock", "model_name": "mock-inspect"})").status, 201);
+  const HttpReply s = post("/api/sessions", R"({"config_id": 2})");
+  ASSERT_EQ(s.status, 201) << s.body;
+  const std::string id = std::to_string(nlohmann::json::parse(s.body)["id"].get<std::int64_t>());
+  EXPECT_TRUE(nlohmann::json::parse(s.body)["temperature"].is_null());
+  auto sent_temperature = [&](const std::string& extra) {
+    const HttpReply turn = post("/api/chat", R"({"session_id": )" + id + R"(, "user_message": "t")" + extra + "}");
+    EXPECT_EQ(turn.status, 200) << turn.body;
+    return nlohmann::json::parse(nlohmann::json::parse(turn.body)["assistant_message"]["content"].get<std::string>())["temperature"]
+        .get<double>();
+  };
+  EXPECT_DOUBLE_EQ(sent_temperature(""), 0.7) << "no session temperature: the default";
+
+  HttpReply r = http(host_->port(), "PATCH", "/api/sessions/" + id, R"({"temperature": 1.3})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(get("/api/sessions/" + id).body)["temperature"].get<double>(), 1.3);
+  EXPECT_DOUBLE_EQ(sent_temperature(""), 1.3) << "a turn that gives none takes the session's";
+  EXPECT_DOUBLE_EQ(sent_temperature(R"(, "temperature": 0.2)"), 0.2) << "a turn's own wins";
+
+  for (const std::string bad : {R"({"temperature": 2.5})", R"({"temperature": -0.1})", R"({"temperature": "hot"})"}) {
+    r = http(host_->port(), "PATCH", "/api/sessions/" + id, bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "invalid_temperature") << bad;
+  }
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(get("/api/sessions/" + id).body)["temperature"].get<double>(), 1.3)
+      << "a refused change changes nothing";
+
+  r = http(host_->port(), "PATCH", "/api/sessions/" + id, R"({"temperature": null})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(nlohmann::json::parse(r.body)["temperature"].is_null());
+  EXPECT_DOUBLE_EQ(sent_temperature(""), 0.7);
+}
+
 }  // namespace
 }  // namespace switchboard::testing
 

@@ -132,6 +132,7 @@ TEST_F(Storage, MigrationThreeLinksEachStoredReplyToTheUserMessageBeforeIt) {
     ASSERT_EQ(sqlite3_open(path_.c_str(), &handle), SQLITE_OK);
     for (const char* sql : {"DROP INDEX messages_reply_to", "ALTER TABLE messages DROP COLUMN reply_to",
                             "ALTER TABLE messages DROP COLUMN superseded", "ALTER TABLE sessions DROP COLUMN system_prompt",
+                            "ALTER TABLE sessions DROP COLUMN temperature",
                             "DELETE FROM schema_version WHERE version >= 3"})
       ASSERT_EQ(sqlite3_exec(handle, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sql << ": " << sqlite3_errmsg(handle);
     const std::string insert =
