@@ -377,17 +377,23 @@ function configLabel(c) {
   return `${c.name}${model}${state.preferred === c.id ? ' ★' : ''}`;
 }
 
-// PER-SESSION SETTINGS: the system prompt's summary (sessions.system_prompt,
-// edited with the "System prompt" button), shown in the header when set, as
-// text, never as HTML.
+// PER-SESSION SETTINGS: the system prompt and the temperature (sessions.
+// system_prompt, sessions.temperature, edited with their buttons), shown in
+// the header when set, as text, never as HTML.
 function settingsSlot(session) {
   const slot = $('session-settings');
   slot.replaceChildren();
-  slot.hidden = !session?.system_prompt;
+  const temperature = session?.temperature ?? null;
+  slot.hidden = !session?.system_prompt && temperature === null;
   if (session?.system_prompt) {
     const summary = el('span', 'session-system', `System: ${session.system_prompt}`);
     summary.title = session.system_prompt;
     summary.dataset.testid = 'session-system';
+    slot.append(summary);
+  }
+  if (temperature !== null) {
+    const summary = el('span', 'session-temperature', `Temperature ${temperature}`);
+    summary.dataset.testid = 'session-temperature-summary';
     slot.append(summary);
   }
   return { slot, session };
@@ -396,7 +402,7 @@ function settingsSlot(session) {
 function renderHeader() {
   const s = state.session;
   $('session-title').textContent = s ? s.title : 'New chat';
-  for (const id of ['rename-session', 'system-prompt', 'delete-session', 'make-default', 'config-select',
+  for (const id of ['rename-session', 'system-prompt', 'session-temperature', 'delete-session', 'make-default', 'config-select',
     'export-markdown', 'export-json']) {
     $(id).disabled = !s;
   }
@@ -860,6 +866,21 @@ function wire() {
     if (prompt === null) return;
     try {
       state.session = await api('PATCH', `/api/sessions/${state.session.id}`, { system_prompt: prompt });
+      renderHeader();
+    } catch (e) { complain(e); }
+  });
+  $('session-temperature').addEventListener('click', async () => {
+    if (!state.session) return;
+    const answer = window.prompt('Temperature of this chat, 0 to 2 (empty: the default, 0.7)',
+      state.session.temperature ?? '');
+    if (answer === null) return;
+    const temperature = answer.trim() === '' ? null : Number(answer);
+    if (temperature !== null && !(temperature >= 0 && temperature <= 2)) {
+      complain(new Error('The temperature must be a number from 0 to 2.'));
+      return;
+    }
+    try {
+      state.session = await api('PATCH', `/api/sessions/${state.session.id}`, { temperature });
       renderHeader();
     } catch (e) { complain(e); }
   });

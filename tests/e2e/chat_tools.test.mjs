@@ -31,6 +31,7 @@ let page;
 const cspViolations = [];
 const pageErrors = [];
 const dialogs = [];
+const promptAnswers = [];  // what the next window.prompt() is answered with, in order
 
 const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 const replies = () => page.locator('[data-testid=message-assistant]');
@@ -121,6 +122,7 @@ before(async () => {
   page = await context.newPage();
   page.on('dialog', (dialog) => {
     dialogs.push(dialog.message());
+    if (dialog.type() === 'prompt' && promptAnswers.length) return dialog.accept(promptAnswers.shift());
     return dialog.type() === 'confirm' ? dialog.accept() : dialog.dismiss();
   });
   page.on('console', (message) => {
@@ -292,6 +294,40 @@ test('the conversation follows a stream only while the reader is at the bottom',
   assert.equal(await page.getByTestId('jump-latest').isVisible(), false);
   await page.waitForSelector('[data-testid=message-assistant][data-status=complete]', { timeout: 30000 });
   assert.ok(await box.evaluate((m) => m.scrollHeight - m.scrollTop - m.clientHeight) < 40, 'and follows again');
+});
+
+test("a chat's system prompt and temperature are set from the header, shown there, and sent with each turn", async () => {
+  const { inspect } = configs;
+  await newChat();
+  await useConfig(inspect);
+  await say('first');
+  const session = await activeSessionId();
+  const openActions = async () => {
+    if (!(await page.getByTestId('session-temperature').isVisible())) await page.getByTestId('actions-toggle').click();
+  };
+  await openActions();
+  promptAnswers.push('Answer as a haiku.');
+  await page.getByTestId('system-prompt').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=session-system]')?.textContent === 'System: Answer as a haiku.');
+  await openActions();
+  promptAnswers.push('1.4');
+  await page.getByTestId('session-temperature').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid=session-temperature-summary]')?.textContent === 'Temperature 1.4');
+  await shot('34-session-settings');
+  const stored = (await host.api('GET', `/api/sessions/${session}`)).json;
+  assert.equal(stored.system_prompt, 'Answer as a haiku.');
+  assert.equal(stored.temperature, 1.4);
+  await say('second');
+  const last = (await host.api('GET', `/api/sessions/${session}/messages`)).json.messages.at(-1);
+  const seen = JSON.parse(last.content);  // mock-inspect: what the turn sent the model
+  assert.equal(seen.temperature, 1.4, 'the turn went out with the chat\'s temperature');
+  assert.deepEqual(seen.messages[0], { role: 'system', content: 'Answer as a haiku.' });
+  // Emptied, the temperature goes back to the default and leaves the header.
+  await openActions();
+  promptAnswers.push('');
+  await page.getByTestId('session-temperature').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=session-temperature-summary]'));
+  assert.equal((await host.api('GET', `/api/sessions/${session}`)).json.temperature, null);
 });
 
 test('copy puts the raw Markdown of a message on the clipboard', async () => {
