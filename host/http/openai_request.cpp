@@ -107,16 +107,27 @@ std::optional<OpenAiError> parse_message(const Json& m, ChatMessage& out) {
 // other field is kept, as it came, for the provider.
 }  // namespace
 
-std::optional<OpenAiError> parse_chat_request(const std::string& body, ParsedChatRequest& out) {
-  Json j;
+namespace {
+
+// What both /v1 bodies start with: a JSON object (bounded nesting; a bad
+// number is a 400 too) naming a model.
+std::optional<OpenAiError> parse_door_body(const std::string& body, Json& j, std::string& model) {
   try {
-    j = parse_json_body(body);  // bounded nesting; a bad number is a 400 too
+    j = parse_json_body(body);
   } catch (const HttpError& e) {
     return OpenAiError{400, "invalid_request_error", e.code, e.message, ""};
   }
   if (!j.is_object()) return OpenAiError{400, "invalid_request_error", "invalid_json", "body must be a JSON object", ""};
   if (!j.contains("model") || !j["model"].is_string()) return bad_request("model", "model must be a string naming an LLM config");
-  out.request.model = j["model"].get<std::string>();
+  model = j["model"].get<std::string>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<OpenAiError> parse_chat_request(const std::string& body, ParsedChatRequest& out) {
+  Json j;
+  if (auto error = parse_door_body(body, j, out.request.model)) return error;
   if (!j.contains("messages") || !j["messages"].is_array() || j["messages"].empty())
     return bad_request("messages", "messages must be a non-empty array");
   ProviderRequest& call = out.request.call;
@@ -201,14 +212,7 @@ std::optional<OpenAiError> parse_chat_request(const std::string& body, ParsedCha
 
 std::optional<OpenAiError> parse_embedding_request(const std::string& body, ParsedEmbeddingRequest& out) {
   Json j;
-  try {
-    j = parse_json_body(body);  // bounded nesting; a bad number is a 400 too
-  } catch (const HttpError& e) {
-    return OpenAiError{400, "invalid_request_error", e.code, e.message, ""};
-  }
-  if (!j.is_object()) return OpenAiError{400, "invalid_request_error", "invalid_json", "body must be a JSON object", ""};
-  if (!j.contains("model") || !j["model"].is_string()) return bad_request("model", "model must be a string naming an LLM config");
-  out.request.model = j["model"].get<std::string>();
+  if (auto error = parse_door_body(body, j, out.request.model)) return error;
   const Json input = j.contains("input") ? j["input"] : Json(nullptr);
   if (input.is_string()) {
     out.request.call.input.push_back(input.get<std::string>());

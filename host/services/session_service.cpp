@@ -17,6 +17,13 @@ namespace {
 
 constexpr std::size_t kMaxTitleChars = 200;
 constexpr std::int64_t kMaxPageSize = 200;
+
+Result<Unit> check_page(std::int64_t limit, std::int64_t offset) {
+  if (limit < 1 || limit > kMaxPageSize)
+    return invalid("limit", "limit must be between 1 and " + std::to_string(kMaxPageSize));
+  if (offset < 0) return invalid("offset", "offset must not be negative");
+  return Unit{};
+}
 constexpr std::size_t kMaxSearchChars = 200;
 
 Error session_not_found(std::int64_t id) {
@@ -112,9 +119,7 @@ Result<SessionInfo> SessionService::create(const Caller& caller, const std::stri
 }
 
 Result<SessionPage> SessionService::list(const Caller& caller, std::int64_t limit, std::int64_t offset) {
-  if (limit < 1 || limit > kMaxPageSize)
-    return invalid("limit", "limit must be between 1 and " + std::to_string(kMaxPageSize));
-  if (offset < 0) return invalid("offset", "offset must not be negative");
+  if (auto ok = check_page(limit, offset); !ok) return ok.error();
   return guarded<SessionPage>([&] {
     return db_.read([&](storage::Conn& conn) {
       SessionPage page;
@@ -135,9 +140,7 @@ Result<SessionPage> SessionService::search(const Caller& caller, const std::stri
   if (*length < 1 || *length > kMaxSearchChars)
     return invalid("q", "q must be 1 to " + std::to_string(kMaxSearchChars) + " characters");
   if (text.find('\0') != std::string::npos) return invalid("q", "q must not contain NUL");
-  if (limit < 1 || limit > kMaxPageSize)
-    return invalid("limit", "limit must be between 1 and " + std::to_string(kMaxPageSize));
-  if (offset < 0) return invalid("offset", "offset must not be negative");
+  if (auto ok = check_page(limit, offset); !ok) return ok.error();
   return guarded<SessionPage>([&] {
     return db_.read([&](storage::Conn& conn) {
       SessionPage page;
