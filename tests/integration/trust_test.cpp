@@ -287,6 +287,10 @@ TEST_F(TrustUserConfigs, APrivateConfigIsSeenAndUsedByItsMakerOnly) {
   const HttpReply v1 = http_as(frank.key, host_->port(), "POST", "/v1/chat/completions",
                                R"({"model": "erins", "messages": [{"role": "user", "content": "hi"}]})");
   EXPECT_EQ(v1.status, 404) << v1.body;
+  const HttpReply embed = http_as(frank.key, host_->port(), "POST", "/v1/embeddings", R"({"model": "erins", "input": "hi"})");
+  EXPECT_EQ(embed.status, 404) << embed.body;
+  EXPECT_EQ(http_as(erin.key, host_->port(), "POST", "/v1/embeddings", R"({"model": "erins", "input": "hi"})").status, 200)
+      << "its maker embeds with it (the mock declares embeddings)";
 }
 
 // --- secrets --------------------------------------------------------------------------
