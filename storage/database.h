@@ -1,9 +1,14 @@
 // File: storage/database.h
 //
-// A database handle: a pool of connections (SQLite in WAL mode with foreign
-// keys on), schema migrations at open, and read/write scopes. Writes run in
-// BEGIN IMMEDIATE transactions so concurrent read-then-write transactions
-// wait for each other instead of failing with "database is locked".
+// A database handle: a pool of connections, schema migrations at open, and
+// read/write scopes. Two backends run the same migrations and repositories:
+// - an SQLite file (the default; WAL mode, foreign keys on): one host;
+// - PostgreSQL (`postgresql://user:password@host:port/dbname`, libpq's URI;
+//   the password may come from PGPASSWORD or ~/.pgpass): several hosts.
+// Writes are serialized the same way on both: SQLite's BEGIN IMMEDIATE, and on
+// PostgreSQL a transaction-scoped advisory lock taken first, so concurrent
+// read-then-write transactions wait for each other instead of failing, on one
+// host or many.
 #pragma once
 
 #include <functional>
@@ -31,17 +36,41 @@ class Conn;
 
 std::int64_t now_ms();
 
+struct DatabaseOptions {
+  // Connections kept open. A scope finding none free waits up to a second
+  // for one, then opens one more that is closed after use (a nested scope
+  // never deadlocks on the pool).
+  int pool_size = 16;
+  // Who writes: this host's id, recorded on the replies it streams so that
+  // crash recovery on a shared database touches only a dead host's.
+  std::string host_id = "local";
+};
+
 class Database {
  public:
-  // Opens (creating when missing) an SQLite file and migrates it. Throws
-  // StorageError, e.g. for a schema newer than this binary knows.
-  static std::unique_ptr<Database> open_sqlite(const std::string& path);
+  // Opens `where` — an SQLite file path (created when missing) or a
+  // postgresql:// URI — and migrates it. Throws StorageError, e.g. for a
+  // schema newer than this binary knows or a server that cannot be reached.
+  static std::unique_ptr<Database> open(const std::string& where, const DatabaseOptions& options = {});
+  static std::unique_ptr<Database> open_sqlite(const std::string& path) { return open(path); }
+  // True for a postgresql:// or postgres:// URI.
+  static bool is_postgresql(const std::string& where);
+  // `where` fit for a log line: a URI's password (and its query) left out.
+  static std::string redacted(const std::string& where);
+  // A postgresql:// URI as libpq's key=value pairs (what Poco's connector
+  // takes); throws StorageError for a malformed URI.
+  static std::string postgresql_conninfo(const std::string& uri);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
   int schema_version() const;
   static int latest_schema_version();
+  // PostgreSQL: several hosts may share this database.
+  bool shared() const;
+  const std::string& host_id() const;
+  // Where the database is, fit for a log line.
+  std::string describe() const;
 
   // Runs f(Conn&) on a pooled connection and returns what it returns.
   template <typename F>

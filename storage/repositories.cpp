@@ -94,11 +94,15 @@ Message message_at(const RecordSet& rs, std::size_t row) {
   return m;
 }
 
+// The id the last INSERT of this connection made.
 std::int64_t last_id(Conn& c) {
   Poco::Int64 id = 0;
-  c.session() << "SELECT last_insert_rowid()", into(id), now;
+  c.session() << (c.dialect() == Dialect::SQLite ? "SELECT last_insert_rowid()" : "SELECT lastval()"), into(id), now;
   return id;
 }
+
+// Configs, users and keys changed: other hosts drop what they cached (store::version).
+void changed(Conn& c) { c.session() << "UPDATE store_version SET version = version + 1 WHERE id = 1", now; }
 
 std::int64_t scalar(Statement& st) {
   st.execute();
@@ -157,7 +161,9 @@ std::int64_t insert(Conn& c, const LlmConfig& config) {
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       use(v.name), use(v.provider), use(v.model_name), use(v.base_url), use(key), use(v.options_json), use(created),
       use(updated), use(secrets), use(v.secret_origin), use(owner), now;
-  return last_id(c);
+  const std::int64_t id = last_id(c);
+  changed(c);
+  return id;
 }
 
 bool update(Conn& c, const LlmConfig& config) {
@@ -173,14 +179,18 @@ bool update(Conn& c, const LlmConfig& config) {
               "options_json = ?, updated_at = ?, secret_options = ?, secret_origin = ? WHERE id = ?"),
       use(v.name), use(v.provider), use(v.model_name), use(v.base_url), use(key), use(v.options_json), use(updated),
       use(secrets), use(v.secret_origin), use(id);
-  return st.execute() > 0;
+  const bool done = st.execute() > 0;
+  if (done) changed(c);
+  return done;
 }
 
 bool remove(Conn& c, std::int64_t id) {
   Poco::Int64 key = id;
   Statement st(c.session());
   st << c.sql("DELETE FROM llm_configs WHERE id = ?"), use(key);
-  return st.execute() > 0;
+  const bool done = st.execute() > 0;
+  if (done) changed(c);
+  return done;
 }
 
 std::int64_t count_sessions_using(Conn& c, std::int64_t id) {
@@ -392,12 +402,13 @@ std::int64_t insert(Conn& c, const Message& message) {
   if (m.config_id) config_id = *m.config_id;
   if (m.reply_to) reply_to = *m.reply_to;
   Poco::Int64 superseded = m.superseded ? 1 : 0;
+  std::string host = c.host_id();
   c.session() << c.sql("INSERT INTO messages (session_id, role, content, status, llm_provider, llm_model_name, config_id, "
                        "prompt_tokens, completion_tokens, finish_reason, error_code, error_message, created_at, "
-                       "reply_to, superseded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                       "reply_to, superseded, host_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
       use(session_id), use(m.role), use(m.content), use(status), use(m.llm_provider), use(m.llm_model_name),
       use(config_id), use(prompt), use(completion), use(m.finish_reason), use(m.error_code), use(m.error_message),
-      use(created), use(reply_to), use(superseded), now;
+      use(created), use(reply_to), use(superseded), use(host), now;
   return last_id(c);
 }
 
@@ -461,12 +472,22 @@ std::int64_t remove_from(Conn& c, std::int64_t session_id, std::int64_t first_id
   return static_cast<std::int64_t>(st.execute());
 }
 
+namespace {
+constexpr const char* kMarkInterrupted =
+    "UPDATE messages SET status = 'interrupted', error_code = 'interrupted', "
+    "error_message = 'the host stopped while this reply was streaming' WHERE status = 'streaming'";
+}  // namespace
+
 std::int64_t mark_interrupted(Conn& c) {
-  std::string interrupted = status_name(MessageStatus::Interrupted), streaming = status_name(MessageStatus::Streaming);
   Statement st(c.session());
-  st << c.sql("UPDATE messages SET status = ?, error_code = 'interrupted', "
-              "error_message = 'the host stopped while this reply was streaming' WHERE status = ?"),
-      use(interrupted), use(streaming);
+  st << kMarkInterrupted;
+  return static_cast<std::int64_t>(st.execute());
+}
+
+std::int64_t mark_interrupted_of(Conn& c, const std::string& host_id) {
+  std::string host = host_id;
+  Statement st(c.session());
+  st << c.sql(std::string(kMarkInterrupted) + " AND (host_id = ? OR host_id IS NULL)"), use(host);
   return static_cast<std::int64_t>(st.execute());
 }
 
@@ -492,11 +513,13 @@ void set_default_config(Conn& c, const std::string& owner, std::int64_t config_i
   c.session() << c.sql("INSERT INTO preferences (owner, default_config_id) VALUES (?, ?) "
                        "ON CONFLICT (owner) DO UPDATE SET default_config_id = excluded.default_config_id"),
       use(who), use(cfg), now;
+  changed(c);
 }
 
 void clear_default_config(Conn& c, const std::string& owner) {
   std::string who = owner;
   c.session() << c.sql("UPDATE preferences SET default_config_id = NULL WHERE owner = ?"), use(who), now;
+  changed(c);
 }
 
 }  // namespace preferences
@@ -524,7 +547,9 @@ std::int64_t insert(Conn& c, const User& user) {
   Poco::Int64 at = now_ms();
   c.session() << c.sql("INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)"), use(v.name), use(v.role),
       use(at), now;
-  return last_id(c);
+  const std::int64_t id = last_id(c);
+  changed(c);
+  return id;
 }
 
 std::optional<User> find(Conn& c, std::int64_t id) {
@@ -566,7 +591,9 @@ bool remove(Conn& c, std::int64_t id) {
   c.session() << c.sql("DELETE FROM preferences WHERE owner = ?"), use(owner), now;
   Statement st(c.session());
   st << c.sql("DELETE FROM users WHERE id = ?"), use(key);
-  return st.execute() > 0;
+  const bool done = st.execute() > 0;
+  if (done) changed(c);
+  return done;
 }
 
 std::int64_t adopt_ownerless(Conn& c, std::int64_t user_id) {
@@ -628,7 +655,9 @@ std::int64_t insert(Conn& c, const ApiKey& key) {
   if (v.expires_at_ms) expires = *v.expires_at_ms;
   c.session() << c.sql("INSERT INTO api_keys (user_id, name, prefix, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"),
       use(user), use(v.name), use(v.prefix), use(v.hash), use(at), use(expires), now;
-  return last_id(c);
+  const std::int64_t id = last_id(c);
+  changed(c);
+  return id;
 }
 
 std::optional<ApiKey> find(Conn& c, std::int64_t id) {
@@ -661,7 +690,9 @@ bool revoke(Conn& c, std::int64_t id, std::int64_t at_ms) {
   Poco::Int64 key = id, at = at_ms;
   Statement st(c.session());
   st << c.sql("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"), use(at), use(key);
-  return st.execute() > 0;
+  const bool done = st.execute() > 0;
+  if (done) changed(c);
+  return done;
 }
 
 void touch(Conn& c, std::int64_t id, std::int64_t at_ms) {
@@ -715,5 +746,83 @@ std::int64_t count(Conn& c) {
 }
 
 }  // namespace audit
+
+// --- hosts, turn locks, store version -------------------------------------------
+
+namespace hosts {
+
+void beat(Conn& c, std::int64_t at_ms, bool starting) {
+  std::string id = c.host_id();
+  Poco::Int64 at = at_ms;
+  if (starting) {
+    c.session() << c.sql("INSERT INTO hosts (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                         "SET started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at"),
+        use(id), use(at), use(at), now;
+  } else {
+    c.session() << c.sql("INSERT INTO hosts (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                         "SET heartbeat_at = excluded.heartbeat_at"),
+        use(id), use(at), use(at), now;
+  }
+}
+
+std::int64_t recover_dead(Conn& c, std::int64_t stale_before_ms) {
+  std::string me = c.host_id();
+  Poco::Int64 stale = stale_before_ms;
+  const std::string dead = "SELECT id FROM hosts WHERE heartbeat_at < ? AND id <> ?";
+  Statement mark(c.session());
+  mark << c.sql(std::string(messages::kMarkInterrupted) + " AND host_id IN (" + dead + ")"), use(stale), use(me);
+  const auto marked = static_cast<std::int64_t>(mark.execute());
+  c.session() << c.sql("DELETE FROM turn_locks WHERE host_id IN (" + dead + ")"), use(stale), use(me), now;
+  c.session() << c.sql("DELETE FROM hosts WHERE heartbeat_at < ? AND id <> ?"), use(stale), use(me), now;
+  return marked;
+}
+
+void leave(Conn& c) {
+  std::string id = c.host_id();
+  c.session() << c.sql("DELETE FROM turn_locks WHERE host_id = ?"), use(id), now;
+  c.session() << c.sql("DELETE FROM hosts WHERE id = ?"), use(id), now;
+}
+
+std::int64_t count_alive(Conn& c, std::int64_t alive_since_ms) {
+  Poco::Int64 since = alive_since_ms;
+  Statement st(c.session());
+  st << c.sql("SELECT COUNT(*) FROM hosts WHERE heartbeat_at >= ?"), use(since);
+  return scalar(st);
+}
+
+}  // namespace hosts
+
+namespace turn_locks {
+
+bool take(Conn& c, std::int64_t session_id, std::int64_t at_ms, std::int64_t alive_since_ms,
+          std::int64_t taken_before_ms) {
+  std::string me = c.host_id();
+  Poco::Int64 session = session_id, at = at_ms, alive = alive_since_ms, old = taken_before_ms;
+  Statement st(c.session());
+  st << c.sql("INSERT INTO turn_locks (session_id, host_id, taken_at) VALUES (?, ?, ?) ON CONFLICT (session_id) "
+              "DO UPDATE SET host_id = excluded.host_id, taken_at = excluded.taken_at "
+              "WHERE turn_locks.taken_at < ? OR NOT EXISTS (SELECT 1 FROM hosts h "
+              "WHERE h.id = turn_locks.host_id AND h.heartbeat_at >= ?)"),
+      use(session), use(me), use(at), use(old), use(alive);
+  return st.execute() > 0;
+}
+
+void release(Conn& c, std::int64_t session_id) {
+  std::string me = c.host_id();
+  Poco::Int64 session = session_id;
+  c.session() << c.sql("DELETE FROM turn_locks WHERE session_id = ? AND host_id = ?"), use(session), use(me), now;
+}
+
+}  // namespace turn_locks
+
+namespace store {
+
+std::int64_t version(Conn& c) {
+  Statement st(c.session());
+  st << "SELECT version FROM store_version WHERE id = 1";
+  return scalar(st);
+}
+
+}  // namespace store
 
 }  // namespace switchboard::storage

@@ -65,6 +65,9 @@ std::int64_t remove_from(Conn& c, std::int64_t session_id, std::int64_t first_id
 bool append_content(Conn& c, std::int64_t id, std::string_view more);
 // Replies left "streaming" (by a crash) become "interrupted"; returns how many.
 std::int64_t mark_interrupted(Conn& c);
+// The same for the replies this connection's host (Conn::host_id) streamed
+// in an earlier life, and those of unknown hosts (from before hosts had ids).
+std::int64_t mark_interrupted_of(Conn& c, const std::string& host_id);
 }  // namespace messages
 
 namespace preferences {
@@ -103,5 +106,34 @@ void record(Conn& c, const AuditEntry& entry);  // sets at_ms when 0
 std::vector<AuditEntry> list(Conn& c, std::int64_t limit, std::int64_t offset);  // newest first
 std::int64_t count(Conn& c);
 }  // namespace audit
+
+// Hosts sharing the database: each has a row with a heartbeat (its lease).
+// These act for the connection's host (Conn::host_id).
+namespace hosts {
+// Renews this host's heartbeat; `starting` also resets its start time.
+void beat(Conn& c, std::int64_t at_ms, bool starting = false);
+// Hosts silent since before `stale_before_ms` are dead: their streaming
+// replies become "interrupted", their turn locks and rows go. Returns how many replies.
+std::int64_t recover_dead(Conn& c, std::int64_t stale_before_ms);
+// This host's row and turn locks go (a clean stop).
+void leave(Conn& c);
+std::int64_t count_alive(Conn& c, std::int64_t alive_since_ms);
+}  // namespace hosts
+
+// The turn of a session, held across hosts: a row per session being answered.
+namespace turn_locks {
+// Takes the session's lock for this host; true when taken. A lock held by a
+// host silent since before `alive_since_ms`, or taken before `taken_before_ms`,
+// is taken over.
+bool take(Conn& c, std::int64_t session_id, std::int64_t at_ms, std::int64_t alive_since_ms,
+          std::int64_t taken_before_ms);
+void release(Conn& c, std::int64_t session_id);
+}  // namespace turn_locks
+
+// A counter of changes to configs, users, keys and preferences: a host that
+// sees it move drops its caches.
+namespace store {
+std::int64_t version(Conn& c);
+}  // namespace store
 
 }  // namespace switchboard::storage
