@@ -484,8 +484,8 @@ std::int64_t mark_interrupted(Conn& c) {
   return static_cast<std::int64_t>(st.execute());
 }
 
-std::int64_t mark_interrupted_of(Conn& c, const std::string& host_id) {
-  std::string host = host_id;
+std::int64_t mark_interrupted_of_host(Conn& c) {
+  std::string host = c.host_id();
   Statement st(c.session());
   st << c.sql(std::string(kMarkInterrupted) + " AND (host_id = ? OR host_id IS NULL)"), use(host);
   return static_cast<std::int64_t>(st.execute());

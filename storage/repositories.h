@@ -67,7 +67,7 @@ bool append_content(Conn& c, std::int64_t id, std::string_view more);
 std::int64_t mark_interrupted(Conn& c);
 // The same for the replies this connection's host (Conn::host_id) streamed
 // in an earlier life, and those of unknown hosts (from before hosts had ids).
-std::int64_t mark_interrupted_of(Conn& c, const std::string& host_id);
+std::int64_t mark_interrupted_of_host(Conn& c);
 }  // namespace messages
 
 namespace preferences {

@@ -16,11 +16,16 @@
 #include "host/services/crypto.h"
 #include "host/services/completion_service.h"
 #include "host/services/config_service.h"
+#include "host/services/host_presence.h"
 #include "host/services/session_service.h"
 #include "host/services/upstream_url.h"
 #include "storage/database.h"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
+#include <random>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -33,6 +38,7 @@ struct Host::State {
   std::shared_ptr<PluginRegistry> registry;
   std::unique_ptr<PluginWatcher> watcher;
   std::unique_ptr<storage::Database> db;
+  std::unique_ptr<HostPresence> presence;
   std::optional<crypto::SecretBox> secrets;
   std::unique_ptr<AuthService> auth;
   FirstStart first_start;
@@ -64,8 +70,21 @@ std::filesystem::path resolve_plugin_dir(const HostOptions& options, const Manif
   return !std::filesystem::exists(beside, ec) && std::filesystem::exists(installed, ec) ? installed : beside;
 }
 
+// Beside an SQLite file; for a PostgreSQL database, in the start directory.
 std::string beside_database(const HostOptions& o, const char* name) {
+  if (storage::Database::is_postgresql(o.db_path)) return name;
   return (std::filesystem::path(o.db_path).parent_path() / name).string();
+}
+
+// <hostname>:<port>, or, for a port picked at start, <hostname>:<random>.
+std::string default_host_id(const HostOptions& o) {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) std::snprintf(name, sizeof name, "host");
+  if (o.port != 0) return std::string(name) + ":" + std::to_string(o.port);
+  std::random_device rd;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", rd());
+  return std::string(name) + ":" + suffix;
 }
 
 }  // namespace
@@ -121,7 +140,21 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   state_->secrets = crypto::SecretBox::load(o.secret_key_file, key_source);
   log::app().information("provider secrets are sealed under the master key from " + key_source);
 
-  state_->db = storage::Database::open_sqlite(o.db_path);
+  if (o.turn_wait_ms < 1) throw std::runtime_error("turn_wait_ms must be at least 1");
+  if (o.host_lease_ms < 500) throw std::runtime_error("host_lease_ms must be at least 500");
+  storage::DatabaseOptions db_options;
+  db_options.pool_size = o.db_pool;
+  db_options.host_id = o.host_id.empty() ? default_host_id(o) : o.host_id;
+  try {
+    state_->db = storage::Database::open(o.db_path, db_options);
+  } catch (const storage::StorageError& e) {
+    throw std::runtime_error(e.what());
+  }
+  log::app().information("database: " + state_->db->describe() +
+                         (state_->db->shared() ? " (shared; this host is " + db_options.host_id + ")" : ""));
+  PresenceOptions presence;
+  presence.lease = std::chrono::milliseconds(o.host_lease_ms);
+  state_->presence = std::make_unique<HostPresence>(*state_->db, presence);
   state_->auth = std::make_unique<AuthService>(*state_->db);
   ConfigPolicy policy;
   policy.allow_user_configs = o.allow_user_configs;
@@ -132,13 +165,20 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   state_->completions = std::make_unique<CompletionService>(*state_->registry, *state_->configs);
   state_->configs->set_ca_dir(ca_dir);
   state_->chat->set_limits({o.max_tokens_cap, o.max_reply_bytes});
+  state_->chat->set_turn_wait(std::chrono::milliseconds(o.turn_wait_ms), presence.lease);
   state_->completions->set_limits({o.max_tokens_cap, o.max_reply_bytes});
 
-  const auto interrupted = state_->chat->recover_interrupted();
+  const auto interrupted = state_->presence->arrive();
   if (!interrupted) throw std::runtime_error(interrupted.error().message);
   if (interrupted.value() > 0)
     log::app().warning("marked " + std::to_string(interrupted.value()) +
-                       " replies left mid-stream by the last run as interrupted");
+                       " replies left mid-stream by the last run" +
+                       (state_->db->shared() ? " of this host, or by dead hosts," : "") + " as interrupted");
+  // Configs, users and keys changed through another host: drop what is cached here.
+  state_->presence->on_store_change([configs = state_->configs.get(), auth = state_->auth.get()] {
+    configs->forget_cached();
+    auth->forget_cached();
+  });
   const auto seeded = state_->configs->ensure_first_config(manifest.default_config_json);
   if (!seeded) throw std::runtime_error("cannot create the first-start config: " + seeded.error().message);
   if (seeded.value()) log::app().information("first start: created the default LLM config from plugins.json");
@@ -185,6 +225,7 @@ void Host::start() {
   state_->front_end = std::make_unique<http::FrontEnd>(f, state_->router.make_factory());
   state_->front_end->start();
   state_->watcher->start();
+  state_->presence->start();
   state_->port = state_->front_end->port();
   log::app().information("listening on " + o.bind + ":" + std::to_string(state_->port));
   // How a person gets in. The key rides in the URL's fragment, which a
@@ -222,9 +263,11 @@ void Host::stop() {
     while (running() > 0 && steady_clock::now() < stop_end) std::this_thread::sleep_for(milliseconds(10));
   }
   state_->watcher->stop();
-  // 4. Close what is left and wait for the workers.
+  // 4. Close what is left and wait for the workers; then this host leaves
+  //    the others (its row and turn locks go).
   state_->front_end->stop();
   state_->front_end.reset();
+  state_->presence->stop();
 }
 
 std::uint16_t Host::port() const { return state_->port; }

@@ -19,7 +19,22 @@ class PluginRegistry;
 struct HostOptions {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 8080;                  // 0: any free port (tests)
+  // The store: an SQLite file (the default, one host), or a PostgreSQL URI
+  // (postgresql://user:password@host:port/dbname; the password may come from
+  // PGPASSWORD or ~/.pgpass) that several hosts share behind a load balancer.
   std::string db_path = "switchboard.db";
+  // Database connections kept open (a burst beyond waits a second, then gets one more).
+  int db_pool = 16;
+  // Several hosts on one PostgreSQL database (host/services/host_presence.h).
+  // host_id names this host: unique among them and the same across its
+  // restarts, so that a restart marks its own streams interrupted at once
+  // ("": <hostname>:<port>). A host silent for host_lease_ms is dead: its
+  // streams are marked interrupted and its turn locks freed by the others.
+  std::string host_id;
+  int host_lease_ms = 10000;
+  // A turn waits this long for the one before it in its session (on any
+  // host), then is refused 409 session_busy.
+  int turn_wait_ms = 120000;
   std::string manifest_path = "plugins.json";
   std::string plugin_dir;                     // "": manifest's plugin_dir, else <exe dir>/plugins
   // plugins.json is optional; every library in plugin_dir exporting

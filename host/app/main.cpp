@@ -55,7 +55,15 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
                           .callback(Poco::Util::OptionCallback<SwitchboardApp>(this, &SwitchboardApp::on_help)));
     value("port", "N", "TCP port to listen on (default 8080; 0 picks a free one)");
     value("bind", "ADDR", "address to listen on (default 127.0.0.1)");
-    value("db", "PATH", "SQLite database file (default switchboard.db)");
+    value("db", "PATH|URI",
+          "SQLite database file (default switchboard.db), or postgresql://user:password@host:port/dbname to share "
+          "one database among several hosts (the password may come from PGPASSWORD or ~/.pgpass)");
+    value("db-pool", "N", "database connections kept open (default 16)");
+    value("host-id", "ID",
+          "this host's id among hosts sharing a PostgreSQL database: unique, and the same across restarts "
+          "(default <hostname>:<port>)");
+    value("host-lease-ms", "MS", "a host silent this long is dead: its streams are marked interrupted (default 10000)");
+    value("turn-wait-ms", "MS", "a turn waits this long for the one before it in its session, then 409 (default 120000)");
     value("plugins", "PATH", "plugin manifest (default plugins.json)");
     value("plugin-dir", "DIR", "where plugin libraries are (default: manifest's plugin_dir, else <exe dir>/plugins)");
     value("plugin-rescan-ms", "MS",
@@ -97,7 +105,7 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
   void on_help(const std::string&, const std::string&) {
     Poco::Util::HelpFormatter help(options());
     help.setCommand(commandName());
-    help.setUsage("[--port=N] [--bind=ADDR] [--db=PATH] [--plugins=PATH] ...");
+    help.setUsage("[--port=N] [--bind=ADDR] [--db=PATH|URI] [--plugins=PATH] ...");
     help.setHeader("Switchboard: a chat host for large language models, with provider plugins.");
     help.format(std::cout);
     stopOptionsProcessing();
@@ -124,6 +132,10 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
       o.port = static_cast<std::uint16_t>(number("port", o.port, 0, 65535));
       o.bind = c.getString("switchboard.bind", o.bind);
       o.db_path = c.getString("switchboard.db", o.db_path);
+      o.db_pool = static_cast<int>(number("db-pool", o.db_pool, 1, 1000));
+      o.host_id = c.getString("switchboard.host-id", o.host_id);
+      o.host_lease_ms = static_cast<int>(number("host-lease-ms", o.host_lease_ms, 500, kDay));
+      o.turn_wait_ms = static_cast<int>(number("turn-wait-ms", o.turn_wait_ms, 1, kDay));
       o.manifest_path = c.getString("switchboard.plugins", o.manifest_path);
       o.plugin_dir = c.getString("switchboard.plugin-dir", o.plugin_dir);
       o.plugin_rescan_ms = static_cast<int>(number("plugin-rescan-ms", o.plugin_rescan_ms, 100, kDay));

@@ -74,6 +74,10 @@ class AuthService {
   static void record(storage::Conn& conn, const Caller& actor, std::string action, std::string target,
                      std::string detail = "");
 
+  // Drops every cached key check: users or keys changed through another host
+  // (host/services/host_presence.h). Changes through this one drop it themselves.
+  void forget_cached();
+
  private:
   struct Cached {
     Caller caller;
@@ -81,7 +85,6 @@ class AuthService {
     std::chrono::steady_clock::time_point fetched;
     std::int64_t touched_at_ms = 0;  // last_used_at written at most once a minute
   };
-  void forget_cached();
   static NewKey make_key(std::int64_t user_id, const std::string& name, std::optional<std::int64_t> expires_at_ms,
                          std::string secret);
 

@@ -1,8 +1,9 @@
 // File: host/services/chat_service.cpp
 //
-// The chat turn. Turns of one session are serialized (a mutex per session):
-// a second turn waits for the first, so histories never interleave and no
-// accepted message is refused. This holds within one host process.
+// The chat turn. Turns of one session are serialized: a second turn waits
+// for the first, so histories never interleave. Within a host a mutex per
+// session does it; on a database shared by several hosts the turn also holds
+// the session's row in turn_locks. The wait is bounded (409 session_busy).
 #include "host/services/chat_service.h"
 
 #include "host/log.h"
@@ -17,11 +18,57 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
+#include <thread>
 
 namespace switchboard {
 
 struct ChatService::SessionLock {
-  std::mutex mutex;
+  std::timed_mutex mutex;
+};
+
+// The session's turn across hosts, held from construction (when taken()) to
+// destruction. On an SQLite file the host is alone and it is always taken.
+class ChatService::SharedTurnLock {
+ public:
+  SharedTurnLock(storage::Database& db, std::int64_t session_id, std::chrono::milliseconds lease,
+                 std::chrono::steady_clock::time_point give_up)
+      : db_(db), session_id_(session_id) {
+    if (!db_.shared()) {
+      held_ = true;
+      return;
+    }
+    // The longest a turn may hold a lock its host still renews: beyond it the
+    // lock is taken to be leaked (a failed release) and is taken over.
+    constexpr std::int64_t kLongestTurnMs = 30 * 60 * 1000;
+    auto pause = std::chrono::milliseconds(2);
+    for (;;) {
+      const std::int64_t now = storage::now_ms();
+      held_ = db_.write([&](storage::Conn& c) {
+        return storage::turn_locks::take(c, session_id_, now, now - lease.count(), now - kLongestTurnMs);
+      });
+      if (held_ || std::chrono::steady_clock::now() + pause > give_up) return;
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+  }
+  ~SharedTurnLock() {
+    if (!held_ || !db_.shared()) return;
+    try {
+      db_.write([&](storage::Conn& c) { storage::turn_locks::release(c, session_id_); });
+    } catch (const std::exception& e) {
+      log::chat().warning("could not release the turn lock of session " + std::to_string(session_id_) +
+                          " (it is taken over once stale): " + e.what());
+    }
+  }
+  SharedTurnLock(const SharedTurnLock&) = delete;
+  SharedTurnLock& operator=(const SharedTurnLock&) = delete;
+  bool taken() const { return held_; }
+
+ private:
+  storage::Database& db_;
+  std::int64_t session_id_;
+  bool held_ = false;
 };
 
 namespace {
@@ -255,14 +302,6 @@ Result<std::vector<ChatMessage>> ChatService::build_history(std::int64_t session
   }
 }
 
-Result<std::int64_t> ChatService::recover_interrupted() {
-  try {
-    return db_.write([](storage::Conn& conn) { return storage::messages::mark_interrupted(conn); });
-  } catch (const std::exception& e) {
-    return storage_failure(e);
-  }
-}
-
 Result<TurnResult> ChatService::chat_turn(const TurnRequest& request) {
   TurnObserver whole;  // collects nothing: the saved message carries the reply
   return stream_turn(request, whole);
@@ -334,7 +373,20 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   ProviderRequest& call = candidates.front().request;
 
   const auto lock = lock_for(request.session_id);
-  std::lock_guard session_guard(lock->mutex);
+  const auto give_up = std::chrono::steady_clock::now() + turn_wait_;
+  const Error busy{ErrorKind::Conflict, "session_busy",
+                   "session " + std::to_string(request.session_id) + " is still answering an earlier message (waited " +
+                       std::to_string(turn_wait_.count() / 1000) + " s); send this one again when it is done",
+                   "session_id"};
+  std::unique_lock session_guard(lock->mutex, std::defer_lock);
+  if (!session_guard.try_lock_until(give_up)) return busy;
+  std::optional<SharedTurnLock> across_hosts;
+  try {
+    across_hosts.emplace(db_, request.session_id, host_lease_, give_up);
+  } catch (const std::exception& e) {
+    return storage_failure(e);
+  }
+  if (!across_hosts->taken()) return busy;
   InFlight in_flight(in_flight_);
 
   Result<TurnPlace> place = Error{};

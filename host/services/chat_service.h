@@ -98,14 +98,18 @@ class ChatService {
   // The stored turns of a session, oldest first, each once, then `user_message`.
   Result<std::vector<ChatMessage>> build_history(std::int64_t session_id, const std::string& user_message);
 
-  // Marks replies left "streaming" by a crash as "interrupted"; returns how many.
-  Result<std::int64_t> recover_interrupted();
-
   // Shutdown, in two steps: refuse new turns (they get ShuttingDown), then,
   // after a grace period, ask in-flight turns to stop; their partial replies
   // are saved "interrupted" with code shutting_down.
   // The caps every turn is held to (request_limits.h). Set once, before serving.
   void set_limits(const RequestLimits& limits) { limits_ = limits; }
+  // How long a turn waits for the one before it in its session (then 409
+  // session_busy), and the hosts' lease (a turn lock of a host silent for a
+  // whole lease is taken over). Set once, before serving.
+  void set_turn_wait(std::chrono::milliseconds wait, std::chrono::milliseconds host_lease) {
+    turn_wait_ = wait;
+    host_lease_ = host_lease;
+  }
 
   void refuse_new_turns() { refusing_.store(true); }
   void stop_in_flight() { stopping_.store(true); }
@@ -113,12 +117,15 @@ class ChatService {
 
  private:
   struct SessionLock;
+  class SharedTurnLock;
   std::shared_ptr<SessionLock> lock_for(std::int64_t session_id);
 
   storage::Database& db_;
   const PluginRegistry& registry_;
   ConfigService& configs_;
   RequestLimits limits_;
+  std::chrono::milliseconds turn_wait_{120'000};
+  std::chrono::milliseconds host_lease_{10'000};
   std::atomic<bool> refusing_{false};
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};

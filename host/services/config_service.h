@@ -151,10 +151,13 @@ class ConfigService {
   // Each config's circuit breaker (host/services/resilience.h), shared by both doors.
   CircuitBreakers& breakers() { return breakers_; }
 
+  // Drops every cached resolution: configs changed through another host
+  // (host/services/host_presence.h). Changes through this one drop it themselves.
+  void forget_cached();
+
  private:
   std::shared_ptr<const ResolvedConfig> with_provider(std::shared_ptr<const ResolvedConfig> cached) const;
   Result<Unit> validate(const storage::LlmConfig& config, const std::string& options_json) const;
-  void forget_cached();
   ConfigInfo with_breaker(ConfigInfo info) const;
   void forget_if_plugins_changed();
 

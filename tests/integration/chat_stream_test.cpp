@@ -204,7 +204,7 @@ TEST_F(ShortGrace, GracefulStopEndsStreamsWithShuttingDownAndSavesThem) {
   EXPECT_EQ(last->data["code"], "shutting_down");
 
   host_.reset();
-  auto db = storage::Database::open_sqlite(dir_.file("switchboard.db"));
+  auto db = storage::Database::open(store_->where());
   const auto saved = db->read([&](storage::Conn& c) { return storage::messages::list(c, s); });
   ASSERT_EQ(saved.size(), 2u);
   EXPECT_EQ(saved[1].status, storage::MessageStatus::Interrupted);

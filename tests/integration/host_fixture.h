@@ -7,6 +7,7 @@
 #pragma once
 
 #include "host/app/host.h"
+#include "test_database.h"
 
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -188,7 +189,10 @@ class HostFixture : public ::testing::Test {
   void SetUp() override {
     HostOptions o;
     o.port = 0;
-    o.db_path = dir_.file("switchboard.db");
+    // A second SetUp (a restart within a test) keeps the database.
+    if (!store_) store_ = std::make_unique<TestDatabase>(dir_.file("switchboard.db"));
+    o.db_path = store_->where();
+    o.secret_key_file = dir_.file("switchboard-secret.key");
     o.manifest_path = dir_.write("plugins.json", manifest());
     o.plugin_dir = SB_PLUGIN_DIR;
     o.admin_key_file = dir_.write("admin.key", kAdminKey + "\n");
@@ -200,6 +204,7 @@ class HostFixture : public ::testing::Test {
   void TearDown() override {
     if (host_) host_->stop();
     host_.reset();
+    store_.reset();
   }
 
   HttpReply get(const std::string& path) { return http(host_->port(), "GET", path); }
@@ -222,6 +227,7 @@ class HostFixture : public ::testing::Test {
   }
 
   TempDir dir_;
+  std::unique_ptr<TestDatabase> store_;  // the host's database: a file in dir_, or on the PostgreSQL test server
   std::unique_ptr<Host> host_;
 };
 

@@ -403,8 +403,7 @@ TEST_F(TrustSecrets, SecretOptionsAreWriteOnlyAndSealedAtRest) {
 
   host_->stop();
   host_.reset();
-  for (const char* name : {"switchboard.db", "switchboard.db-wal"})
-    EXPECT_EQ(file_bytes(dir_.file(name)).find("planted"), std::string::npos) << name;
+  EXPECT_EQ(store_->dump().find("planted"), std::string::npos) << "the database at rest";
 }
 
 // An upstream that quotes back what it was sent (here: the Authorization
@@ -439,7 +438,7 @@ TEST_F(TrustSecrets, PlainTextKeysOfAnOlderDatabaseAreSealedAtStart) {
   host_.reset();
   // As version 1 stored it: the key in plain text, bound to nothing.
   {
-    auto db = storage::Database::open_sqlite(dir_.file("switchboard.db"));
+    auto db = storage::Database::open(store_->where());
     db->write([&](storage::Conn& conn) {
       auto c = *storage::configs::find(conn, id);
       c.api_key = planted;
@@ -447,15 +446,13 @@ TEST_F(TrustSecrets, PlainTextKeysOfAnOlderDatabaseAreSealedAtStart) {
       storage::configs::update(conn, c);
     });
   }
-  ASSERT_NE(file_bytes(dir_.file("switchboard.db")).find(planted) + file_bytes(dir_.file("switchboard.db-wal")).find(planted),
-            2 * std::string::npos) << "the plain key is on disk before the start";
+  ASSERT_NE(store_->dump().find(planted), std::string::npos) << "the plain key is stored before the start";
   SetUp();
   ASSERT_EQ(complete("legacy"), 200);
   EXPECT_EQ(upstream.last_header("Authorization"), "Bearer " + planted) << "the sealed key still works";
   host_->stop();
   host_.reset();
-  for (const char* name : {"switchboard.db", "switchboard.db-wal"})
-    EXPECT_EQ(file_bytes(dir_.file(name)).find(planted), std::string::npos) << name;
+  EXPECT_EQ(store_->dump().find(planted), std::string::npos) << "the database at rest";
 }
 
 TEST_F(TrustSecrets, ADatabaseWithoutItsMasterKeyRevealsNoProviderKey) {

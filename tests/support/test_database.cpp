@@ -9,6 +9,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <vector>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -61,6 +63,27 @@ void TestDatabase::drop_postgresql(const std::string& name) {
   } catch (...) {
     // the server stops at the end of the run and takes it along
   }
+}
+
+std::string TestDatabase::dump() const {
+  std::string out;
+  if (!postgresql()) {
+    for (const char* suffix : {"", "-wal"}) {
+      std::ifstream in(where_ + suffix, std::ios::binary);
+      out.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return out;
+  }
+  using namespace Poco::Data::Keywords;
+  Poco::Data::Session session("PostgreSQL", storage::Database::postgresql_conninfo(where_));
+  std::vector<std::string> tables;
+  session << "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'", into(tables), now;
+  for (const auto& table : tables) {
+    std::vector<std::string> rows;
+    session << "SELECT t::text FROM " + table + " t", into(rows), now;
+    for (const auto& row : rows) out += row + "\n";
+  }
+  return out;
 }
 
 TestDatabase::TestDatabase(std::string sqlite_path) {

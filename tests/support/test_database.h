@@ -22,6 +22,10 @@ class TestDatabase {
   // An SQLite file path or a postgresql:// URI, for Database::open or --db.
   const std::string& where() const { return where_; }
   bool postgresql() const { return !name_.empty(); }
+  // Everything the database holds at rest, to search for what must not be
+  // there: the SQLite file with its WAL, byte for byte; on PostgreSQL every
+  // row of every table as text.
+  std::string dump() const;
 
   // True when this run of the suite is the PostgreSQL one.
   static bool on_postgresql();

@@ -8,9 +8,11 @@
 #include "host/services/chat_service.h"
 #include "host/services/config_service.h"
 #include "host/services/crypto.h"
+#include "host/services/host_presence.h"
 #include "host/services/session_service.h"
 #include "storage/database.h"
 #include "storage/repositories.h"
+#include "test_database.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -44,10 +46,12 @@ class Services : public ::testing::Test {
   }
   void TearDown() override {
     close();
+    store_.reset();
     fs::remove_all(dir_);
   }
   void open() {
-    db_ = storage::Database::open_sqlite((dir_ / "test.db").string());
+    if (!store_) store_ = std::make_unique<testing::TestDatabase>((dir_ / "test.db").string());
+    db_ = storage::Database::open(store_->where());
     configs_ = std::make_unique<ConfigService>(*db_, *registry_, box_);
     sessions_ = std::make_unique<SessionService>(*db_, *configs_);
     chat_ = std::make_unique<ChatService>(*db_, *registry_, *configs_);
@@ -97,6 +101,7 @@ class Services : public ::testing::Test {
   fs::path dir_;
   crypto::SecretBox box_ = crypto::SecretBox::from_text(std::string(64, 'a'));
   std::shared_ptr<PluginRegistry> registry_;
+  std::unique_ptr<testing::TestDatabase> store_;  // a file in dir_, or on the PostgreSQL test server
   std::unique_ptr<storage::Database> db_;
   std::unique_ptr<ConfigService> configs_;
   std::unique_ptr<SessionService> sessions_;
@@ -448,12 +453,12 @@ TEST_F(Services, RepliesLeftStreamingByACrashAreMarkedInterrupted) {
   });
   close();
   open();
-  EXPECT_EQ(chat_->recover_interrupted().value(), 1);
+  EXPECT_EQ(HostPresence(*db_, {}).arrive().value(), 1);
   const auto messages = stored(s.id);
   ASSERT_EQ(messages.size(), 1u);
   EXPECT_EQ(messages[0].status, storage::MessageStatus::Interrupted);
   EXPECT_EQ(messages[0].content, "half a rep");
-  EXPECT_EQ(chat_->recover_interrupted().value(), 0);
+  EXPECT_EQ(HostPresence(*db_, {}).arrive().value(), 0);
 }
 
 TEST_F(Services, ProviderNotLoadedIsUnavailableAndWritesNothing) {

@@ -334,7 +334,7 @@ TEST_F(Storage, CrashRecoveryMarksOnlyTheRepliesOfItsOwnHostAndOfDeadOnes) {
   const auto status = [&](std::int64_t id) { return db_->read([&](Conn& c) { return messages::find(c, id)->status; }); };
 
   // A restarts: its own reply is interrupted, B's streams on.
-  EXPECT_EQ(a->write([](Conn& c) { return messages::mark_interrupted_of(c, c.host_id()); }), 1);
+  EXPECT_EQ(a->write([](Conn& c) { return messages::mark_interrupted_of_host(c); }), 1);
   EXPECT_EQ(status(of_a), MessageStatus::Interrupted);
   EXPECT_EQ(status(of_b), MessageStatus::Streaming);
 
