@@ -1,0 +1,298 @@
+// File: tests/integration/several_hosts_test.cpp
+//
+// Two hosts on one PostgreSQL database (the test server of
+// tests/support/postgres.sh; these tests run in the PostgreSQL pass only):
+// - turns of one session sent alternately to both hosts are serialized, each
+//   seeing every turn before it, and a turn that waits too long is a 409;
+// - a config change and a key revocation through host A are used by host B
+//   within a second;
+// - kill -9 of host A mid-stream, then A's restart, leave host B's open stream
+//   untouched and mark A's reply interrupted with its checkpointed text; a
+//   host that never comes back has its replies marked by the other after its lease.
+// The in-process hosts share nothing but the database; the crash tests run
+// the real binary as child processes.
+#include "host_fixture.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <Poco/Net/ServerSocket.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace switchboard::testing {
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+class SeveralHosts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(store_.postgresql()) << "runs against the PostgreSQL test server only";
+    manifest_ = dir_.write("plugins.json", kMockOnlyManifest);
+    admin_key_file_ = dir_.write("admin.key", kAdminKey + "\n");
+    default_key() = kAdminKey;
+  }
+  void TearDown() override { hosts_.clear(); }
+
+  HostOptions options_for(const std::string& id) {
+    HostOptions o;
+    o.port = 0;
+    o.db_path = store_.where();
+    o.manifest_path = manifest_;
+    o.plugin_dir = SB_PLUGIN_DIR;
+    o.admin_key_file = admin_key_file_;
+    o.secret_key_file = dir_.file("secret.key");  // one master key for all hosts
+    o.host_id = id;
+    return o;
+  }
+  Host& start(const std::string& id, std::function<void(HostOptions&)> tune = {}) {
+    HostOptions o = options_for(id);
+    if (tune) tune(o);
+    hosts_.push_back(std::make_unique<Host>(o));
+    hosts_.back()->start();
+    return *hosts_.back();
+  }
+
+  // A mock config (the options make its replies slow or long) and a session on it, made through the host at `port`.
+  static std::int64_t session_on(std::uint16_t port, const std::string& name, const std::string& model,
+                                 const Json& options) {
+    const HttpReply c = http(port, "POST", "/api/configs",
+                             Json{{"name", name}, {"provider", "mock"}, {"model_name", model}, {"options", options}}.dump());
+    EXPECT_EQ(c.status, 201) << c.body;
+    const HttpReply s = http(port, "POST", "/api/sessions", Json{{"config_id", Json::parse(c.body)["id"]}}.dump());
+    EXPECT_EQ(s.status, 201) << s.body;
+    return Json::parse(s.body)["id"].get<std::int64_t>();
+  }
+  static Json messages(std::uint16_t port, std::int64_t session) {
+    return Json::parse(http(port, "GET", "/api/sessions/" + std::to_string(session) + "/messages").body)["messages"];
+  }
+
+  TempDir dir_;
+  TestDatabase store_{dir_.file("unused.db")};
+  std::string manifest_, admin_key_file_;
+  std::vector<std::unique_ptr<Host>> hosts_;
+};
+
+TEST_F(SeveralHosts, TurnsOfOneSessionOnTwoHostsTakeTurnsAndEachSeesAllBefore) {
+  Host& a = start("host-a");
+  Host& b = start("host-b");
+  // mock-inspect answers with the history it was sent, slowly (a delta every 40 ms).
+  const std::int64_t s = session_on(a.port(), "inspect", "mock-inspect", {{"delay_ms", 40}});
+  constexpr int kTurns = 6;
+  std::vector<std::thread> clients;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kTurns; ++i) {
+    const std::uint16_t port = (i % 2 == 0 ? a : b).port();
+    clients.emplace_back([&, i, port] {
+      const HttpReply r = http(port, "POST", "/api/chat",
+                               Json{{"session_id", s}, {"user_message", "turn " + std::to_string(i)}}.dump());
+      if (r.status != 200) ++failures;
+    });
+    std::this_thread::sleep_for(5ms);  // all sent while the first is still answering
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures.load(), 0);
+
+  const Json stored = messages(b.port(), s);
+  ASSERT_EQ(stored.size(), 2u * kTurns);
+  std::set<std::string> asked;
+  for (int k = 0; k < kTurns; ++k) {
+    const Json& user = stored[2 * k];
+    const Json& reply = stored[2 * k + 1];
+    ASSERT_EQ(user["role"], "user");
+    ASSERT_EQ(reply["role"], "assistant");
+    EXPECT_EQ(reply["status"], "complete");
+    asked.insert(user["content"].get<std::string>());
+    // What the model saw: every earlier turn, each once and in order, then this user message.
+    const Json seen = Json::parse(reply["content"].get<std::string>())["messages"];
+    ASSERT_EQ(seen.size(), static_cast<std::size_t>(2 * k + 1)) << "turn " << k << " ran beside another";
+    for (int j = 0; j <= 2 * k; ++j) EXPECT_EQ(seen[j]["content"], stored[j]["content"]) << "turn " << k << ", message " << j;
+  }
+  EXPECT_EQ(asked.size(), static_cast<std::size_t>(kTurns)) << "every message once";
+}
+
+TEST_F(SeveralHosts, ATurnThatWaitsPastTheBoundIsABusyConflictAndWritesNothing) {
+  Host& a = start("host-a");
+  Host& b = start("host-b", [](HostOptions& o) { o.turn_wait_ms = 300; });
+  const std::int64_t s = session_on(a.port(), "slow", "mock-tokens", {{"tokens", 20}, {"delay_ms", 100}});
+  SseClient long_turn(a.port(), Json{{"session_id", s}, {"user_message", "a long one"}}.dump());
+  ASSERT_EQ(long_turn.next()->name, "start");
+  const HttpReply busy = http(b.port(), "POST", "/api/chat", Json{{"session_id", s}, {"user_message", "me too"}}.dump());
+  EXPECT_EQ(busy.status, 409) << busy.body;
+  EXPECT_EQ(Json::parse(busy.body)["error"]["code"], "session_busy") << busy.body;
+  const auto events = long_turn.all();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back().name, "done");
+  const Json stored = messages(a.port(), s);
+  ASSERT_EQ(stored.size(), 2u) << "the refused message was not saved";
+  EXPECT_EQ(stored[0]["content"], "a long one");
+  // Once the first turn is over, B takes the session's turn at once.
+  EXPECT_EQ(http(b.port(), "POST", "/api/chat", Json{{"session_id", s}, {"user_message", "now"}}.dump()).status, 200);
+}
+
+TEST_F(SeveralHosts, AConfigChangeAndAKeyRevocationThroughOneHostHoldOnTheOtherWithinASecond) {
+  Host& a = start("host-a");
+  Host& b = start("host-b");
+  const HttpReply made = http(a.port(), "POST", "/api/configs",
+                              Json{{"name", "door"}, {"provider", "mock"}, {"model_name", "mock-echo"}}.dump());
+  ASSERT_EQ(made.status, 201) << made.body;
+  const std::string id = Json::parse(made.body)["id"].dump();
+  // The /v1 door resolves a config by name from a cache; mock-echo answers
+  // "hi" with "hi", mock-tokens with "tok1 tok2 ...".
+  const auto answer_on_b = [&] {
+    const HttpReply r = http(b.port(), "POST", "/v1/chat/completions",
+                             R"({"model": "door", "messages": [{"role": "user", "content": "hi"}]})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return Json::parse(r.body)["choices"][0]["message"]["content"].get<std::string>();
+  };
+  ASSERT_EQ(answer_on_b(), "hi");  // B has the config cached now
+  ASSERT_EQ(http(a.port(), "PUT", "/api/configs/" + id, Json{{"model_name", "mock-tokens"}}.dump()).status, 200);
+  auto changed_at = std::chrono::steady_clock::now();
+  while (answer_on_b().rfind("tok1", 0) != 0) {
+    ASSERT_LT(std::chrono::steady_clock::now() - changed_at, 1s) << "B still used the old model a second later";
+    std::this_thread::sleep_for(20ms);
+  }
+
+  // A user's key, checked (and cached) by B, revoked through A.
+  const HttpReply user = http(a.port(), "POST", "/api/users", R"({"name": "carol", "role": "user"})");
+  ASSERT_EQ(user.status, 201) << user.body;
+  const HttpReply key = http(a.port(), "POST", "/api/keys", R"({"user_id": )" + Json::parse(user.body)["id"].dump() + "}");
+  ASSERT_EQ(key.status, 201) << key.body;
+  const std::string carol = Json::parse(key.body)["key"];
+  ASSERT_EQ(http_as(carol, b.port(), "GET", "/api/me").status, 200);
+  ASSERT_EQ(http(a.port(), "DELETE", "/api/keys/" + Json::parse(key.body)["id"].dump()).status, 200);
+  changed_at = std::chrono::steady_clock::now();
+  while (http_as(carol, b.port(), "GET", "/api/me").status != 401) {
+    ASSERT_LT(std::chrono::steady_clock::now() - changed_at, 1s) << "B still took a key revoked a second ago";
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+// --- crashes: the real binary as child processes ---------------------------------------
+
+struct Child {
+  pid_t pid = -1;
+  std::uint16_t port = 0;
+};
+
+std::uint16_t free_port() {
+  Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+  return probe.address().port();
+}
+
+class SeveralHostProcesses : public SeveralHosts {
+ protected:
+  void TearDown() override {
+    for (auto& [id, child] : children_) stop(child, SIGTERM);
+    SeveralHosts::TearDown();
+  }
+
+  Child& spawn(const std::string& id, int lease_ms) {
+    Child& child = children_[id];
+    child.port = free_port();
+    const std::vector<std::string> args = {SB_HOST_BIN,
+                                           "--port=" + std::to_string(child.port),
+                                           "--db=" + store_.where(),
+                                           "--plugins=" + manifest_,
+                                           "--plugin-dir=" + std::string(SB_PLUGIN_DIR),
+                                           "--admin-key-file=" + admin_key_file_,
+                                           "--secret-key-file=" + dir_.file("secret.key"),
+                                           "--host-id=" + id,
+                                           "--host-lease-ms=" + std::to_string(lease_ms),
+                                           "--log-level=warning"};
+    child.pid = ::fork();
+    if (child.pid == 0) {
+      std::vector<char*> argv;
+      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      std::_Exit(127);
+    }
+    for (int i = 0; i < 400; ++i) {
+      try {
+        if (http(child.port, "GET", "/healthz").status == 200) return child;
+      } catch (const Poco::Exception&) {
+      }
+      std::this_thread::sleep_for(25ms);
+    }
+    ADD_FAILURE() << "host " << id << " did not start";
+    return child;
+  }
+  static void stop(Child& child, int signal) {
+    if (child.pid <= 0) return;
+    ::kill(child.pid, signal);
+    ::waitpid(child.pid, nullptr, 0);
+    child.pid = -1;
+  }
+  // Reads `n` deltas, and lets a checkpoint (every 500 ms) land.
+  static void stream_a_while(SseClient& sse, int n) {
+    ASSERT_EQ(sse.next()->name, "start");
+    for (int i = 0; i < n; ++i) ASSERT_EQ(sse.next()->name, "delta");
+    std::this_thread::sleep_for(700ms);
+  }
+  static Json reply_of(std::uint16_t port, std::int64_t session) { return messages(port, session).back(); }
+
+  std::map<std::string, Child> children_;
+};
+
+TEST_F(SeveralHostProcesses, KillingOneHostMidStreamLeavesTheOthersStreamsAndItsRestartMarksOnlyItsOwn) {
+  Child& a = spawn("host-a", 10'000);
+  Child& b = spawn("host-b", 10'000);
+  // 30 tokens, 100 ms apart: three seconds of streaming on each host.
+  const std::int64_t on_a = session_on(a.port, "slow", "mock-tokens", {{"tokens", 30}, {"delay_ms", 100}});
+  const Json config_id = Json::parse(http(a.port, "GET", "/api/sessions/" + std::to_string(on_a)).body)["config_id"];
+  const std::int64_t session_b =
+      Json::parse(http(b.port, "POST", "/api/sessions", Json{{"config_id", config_id}}.dump()).body)["id"].get<std::int64_t>();
+
+  SseClient stream_a(a.port, Json{{"session_id", on_a}, {"user_message", "on a"}}.dump());
+  SseClient stream_b(b.port, Json{{"session_id", session_b}, {"user_message", "on b"}}.dump());
+  stream_a_while(stream_a, 3);
+  stream_a_while(stream_b, 0);
+
+  stop(a, SIGKILL);
+  spawn("host-a", 10'000);  // the same id: its start recovers its own replies at once
+  const Json left_by_a = reply_of(b.port, on_a);
+  EXPECT_EQ(left_by_a["status"], "interrupted");
+  EXPECT_EQ(left_by_a["content"].get<std::string>().rfind("tok1 tok2 tok3", 0), 0u)
+      << "the checkpointed text is kept: " << left_by_a["content"];
+  EXPECT_EQ(reply_of(b.port, session_b)["status"], "streaming") << "B's reply is still being written";
+
+  // B's stream goes on to its end, whole, and is saved complete.
+  const auto rest = stream_b.all();
+  ASSERT_FALSE(rest.empty());
+  EXPECT_EQ(rest.back().name, "done");
+  const Json b_reply = reply_of(b.port, session_b);
+  EXPECT_EQ(b_reply["status"], "complete");
+  EXPECT_EQ(b_reply["content"].get<std::string>().find("tok30"), b_reply["content"].get<std::string>().size() - 5);
+}
+
+TEST_F(SeveralHostProcesses, AHostThatNeverComesBackHasItsRepliesMarkedByTheOtherAfterItsLease) {
+  Child& a = spawn("host-a", 1'000);
+  Child& b = spawn("host-b", 1'000);
+  const std::int64_t s = session_on(a.port, "slow", "mock-tokens", {{"tokens", 50}, {"delay_ms", 100}});
+  SseClient stream(a.port, Json{{"session_id", s}, {"user_message", "on a"}}.dump());
+  stream_a_while(stream, 2);
+  stop(a, SIGKILL);
+  EXPECT_EQ(reply_of(b.port, s)["status"], "streaming") << "not before the lease runs out";
+  const auto killed_at = std::chrono::steady_clock::now();
+  while (reply_of(b.port, s)["status"] == "streaming") {
+    // The lease (1 s), then B's next heartbeat (every lease/5).
+    ASSERT_LT(std::chrono::steady_clock::now() - killed_at, 3s) << "B never marked the dead host's reply";
+    std::this_thread::sleep_for(50ms);
+  }
+  const Json reply = reply_of(b.port, s);
+  EXPECT_EQ(reply["status"], "interrupted");
+  EXPECT_EQ(reply["content"].get<std::string>().rfind("tok1 tok2", 0), 0u) << reply["content"];
+  // The session takes turns again at once: the dead host's turn lock went with it.
+  const Json quick = {{"session_id", s}, {"user_message", "again"}, {"options", {{"tokens", 2}, {"delay_ms", 0}}}};
+  EXPECT_EQ(http(b.port, "POST", "/api/chat", quick.dump()).status, 200);
+}
+
+}  // namespace
+}  // namespace switchboard::testing
