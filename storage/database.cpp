@@ -357,7 +357,15 @@ std::unique_ptr<Database> Database::open(const std::string& where, const Databas
   Impl& d = *db->impl_;
   try {
     auto s = d.acquire();
-    exec(*s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)");
+    // Asked first: PostgreSQL answers IF NOT EXISTS on an existing table with a notice on stderr.
+    int has_versions = 0;
+    *s << (d.dialect == Dialect::SQLite
+               ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+               : "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() "
+                 "AND table_name = 'schema_version'"),
+        into(has_versions), now;
+    if (has_versions == 0)
+      exec(*s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)");
     int version = 0;
     *s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
     if (version > latest_schema_version())

@@ -20,6 +20,7 @@
 #include "host/services/session_service.h"
 #include "host/services/upstream_url.h"
 #include "storage/database.h"
+#include "storage/move.h"
 
 #include <unistd.h>
 
@@ -88,6 +89,26 @@ std::string default_host_id(const HostOptions& o) {
 }
 
 }  // namespace
+
+void migrate_database(const std::string& from, const std::string& to,
+                      const std::function<void(const std::string&)>& progress) {
+  if (storage::Database::is_postgresql(from)) throw std::runtime_error("--migrate-to moves an SQLite file (--db=PATH)");
+  if (std::error_code ec; !std::filesystem::is_regular_file(from, ec))
+    throw std::runtime_error("no SQLite database at " + from + " (give it with --db=PATH)");
+  if (!storage::Database::is_postgresql(to)) throw std::runtime_error("--migrate-to takes a postgresql:// URI");
+  try {
+    const auto source = storage::Database::open(from);
+    const auto target = storage::Database::open(to);
+    progress("moving " + source->describe() + " into " + target->describe());
+    std::int64_t rows = 0;
+    for (const auto& table : storage::move_database(*source, *target, progress)) rows += table.rows;
+    progress("done: " + std::to_string(rows) +
+             " rows moved, and counted again in the target. Provider keys moved sealed: start the hosts of the new "
+             "database with this database's master key (--secret-key-file or SWITCHBOARD_SECRET_KEY).");
+  } catch (const storage::StorageError& e) {
+    throw std::runtime_error(e.what());
+  }
+}
 
 Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   state_->options = std::move(options);

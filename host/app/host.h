@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -118,6 +119,12 @@ struct HostOptions {
   // host's file system.
   std::string ca_dir;
 };
+
+// switchboard --migrate-to: copies the SQLite database at `from` into the
+// empty PostgreSQL database at `to` (storage/move.h), telling `progress` how
+// it goes. Throws std::runtime_error naming what is wrong.
+void migrate_database(const std::string& from, const std::string& to,
+                      const std::function<void(const std::string&)>& progress);
 
 class Host {
  public:

@@ -59,6 +59,8 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
           "SQLite database file (default switchboard.db), or postgresql://user:password@host:port/dbname to share "
           "one database among several hosts (the password may come from PGPASSWORD or ~/.pgpass)");
     value("db-pool", "N", "database connections kept open (default 16)");
+    value("migrate-to", "URI",
+          "copy the SQLite database (--db) into this empty PostgreSQL database, check the row counts, and exit");
     value("host-id", "ID",
           "this host's id among hosts sharing a PostgreSQL database: unique, and the same across restarts "
           "(default <hostname>:<port>)");
@@ -128,6 +130,17 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
         return v;
       };
       constexpr std::int64_t kDay = 24LL * 3600 * 1000;
+      if (c.has("switchboard.migrate-to")) {
+        try {
+          switchboard::migrate_database(c.getString("switchboard.db", "switchboard.db"),
+                                        c.getString("switchboard.migrate-to"),
+                                        [](const std::string& line) { std::cout << line << std::endl; });
+        } catch (const std::exception& e) {
+          switchboard::log::app().fatal(std::string("cannot move the database: ") + e.what());
+          return EXIT_SOFTWARE;
+        }
+        return EXIT_OK;
+      }
       switchboard::HostOptions o;
       o.port = static_cast<std::uint16_t>(number("port", o.port, 0, 65535));
       o.bind = c.getString("switchboard.bind", o.bind);

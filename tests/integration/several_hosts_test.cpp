@@ -9,8 +9,11 @@
 // - kill -9 of host A mid-stream, then A's restart, leave host B's open stream
 //   untouched and mark A's reply interrupted with its checkpointed text; a
 //   host that never comes back has its replies marked by the other after its lease.
-// The in-process hosts share nothing but the database; the crash tests run
-// the real binary as child processes.
+// - `switchboard --migrate-to` moves a populated SQLite file into PostgreSQL,
+//   and a host on it serves the same sessions, keys and sealed provider keys.
+// The in-process hosts share nothing but the database; the crash and move
+// tests run the real binary as child processes.
+#include "fake_upstream.h"
 #include "host_fixture.h"
 
 #include <signal.h>
@@ -292,6 +295,81 @@ TEST_F(SeveralHostProcesses, AHostThatNeverComesBackHasItsRepliesMarkedByTheOthe
   // The session takes turns again at once: the dead host's turn lock went with it.
   const Json quick = {{"session_id", s}, {"user_message", "again"}, {"options", {{"tokens", 2}, {"delay_ms", 0}}}};
   EXPECT_EQ(http(b.port, "POST", "/api/chat", quick.dump()).status, 200);
+}
+
+// --- moving an SQLite database into PostgreSQL ------------------------------------------
+
+// The binary's output and exit code for `args`.
+std::pair<int, std::string> run_binary(const std::string& args) {
+  std::string out;
+  FILE* pipe = ::popen((std::string(SB_HOST_BIN) + " " + args + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  char buffer[4096];
+  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST_F(SeveralHosts, AnSqliteDatabaseMovedToPostgreSQLServesTheSameSessionsKeysAndSealedSecrets) {
+  FakeUpstream upstream;
+  const std::string sqlite = dir_.file("switchboard.db");
+  HostOptions o = options_for("mover");
+  o.db_path = sqlite;
+  std::string dana, session_title;
+  std::int64_t session = 0;
+  Json before;
+  {
+    Host host(o);
+    host.start();
+    const auto call = [&](const std::string& method, const std::string& path, const Json& body = nullptr,
+                          const std::optional<std::string>& key = std::nullopt) {
+      return http(host.port(), method, path, body.is_null() ? "" : body.dump(), "application/json", key);
+    };
+    const HttpReply user = call("POST", "/api/users", {{"name", "dana"}, {"role", "user"}});
+    ASSERT_EQ(user.status, 201) << user.body;
+    dana = Json::parse(call("POST", "/api/keys", {{"user_id", Json::parse(user.body)["id"]}}).body)["key"];
+    ASSERT_EQ(call("POST", "/api/configs",
+                   {{"name", "remote"}, {"provider", "openai_compatible"}, {"model_name", "gpt-moved"},
+                    {"base_url", upstream.openai_url()}, {"api_key", "sk-moved-sealed-5e1f"}})
+                  .status,
+              201);
+    // Dana's chat on the first-start mock config, renamed, with two turns; her default config set.
+    session = Json::parse(call("POST", "/api/sessions", {{"title", "moving day"}}, dana).body)["id"].get<std::int64_t>();
+    for (const char* text : {"first words", "second words"})
+      ASSERT_EQ(call("POST", "/api/chat", {{"session_id", session}, {"user_message", text}}, dana).status, 200);
+    ASSERT_EQ(call("PUT", "/api/preferences", {{"default_config_id", 1}}, dana).status, 200);
+    before = Json::parse(call("GET", "/api/sessions/" + std::to_string(session) + "/messages", nullptr, dana).body);
+    host.stop();
+  }
+
+  const auto [code, out] = run_binary("--db=" + sqlite + " --migrate-to=" + store_.where());
+  ASSERT_EQ(code, 0) << out;
+  EXPECT_NE(out.find("messages: 4 rows"), std::string::npos) << out;
+  EXPECT_NE(out.find("done:"), std::string::npos) << out;
+  const std::string password = store_.where().substr(store_.where().find(':', 13) + 1);
+  EXPECT_EQ(out.find(password.substr(0, password.find('@'))), std::string::npos) << "the URI's password was printed";
+  const auto [again, refused] = run_binary("--db=" + sqlite + " --migrate-to=" + store_.where());
+  EXPECT_NE(again, 0) << "a second move into the same database";
+  EXPECT_NE(refused.find("not empty"), std::string::npos) << refused;
+
+  // A host on PostgreSQL, with the same master key, serves what the file held.
+  Host& moved = start("moved");
+  const Json after = Json::parse(
+      http_as(dana, moved.port(), "GET", "/api/sessions/" + std::to_string(session) + "/messages").body);
+  EXPECT_EQ(after, before) << "the same messages, ids, snapshots and times";
+  EXPECT_EQ(Json::parse(http_as(dana, moved.port(), "GET", "/api/me").body)["name"], "dana");
+  EXPECT_EQ(Json::parse(http_as(dana, moved.port(), "GET", "/api/preferences").body)["default_config_id"], 1);
+  const HttpReply v1 = http(moved.port(), "POST", "/v1/chat/completions",
+                            R"({"model": "remote", "messages": [{"role": "user", "content": "hi"}]})");
+  EXPECT_EQ(upstream.last_header("Authorization"), "Bearer sk-moved-sealed-5e1f") << v1.body;
+  // New rows take ids after the moved ones.
+  const HttpReply fresh = http_as(dana, moved.port(), "POST", "/api/sessions", R"({"title": "after the move"})");
+  ASSERT_EQ(fresh.status, 201) << fresh.body;
+  EXPECT_GT(Json::parse(fresh.body)["id"].get<std::int64_t>(), session);
+  ASSERT_EQ(http_as(dana, moved.port(), "POST", "/api/chat",
+                    Json{{"session_id", session}, {"user_message", "third words"}}.dump())
+                .status,
+            200);
 }
 
 }  // namespace
