@@ -23,6 +23,9 @@
 #include <Poco/Net/ServerSocket.h>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -295,6 +298,96 @@ TEST_F(SeveralHostProcesses, AHostThatNeverComesBackHasItsRepliesMarkedByTheOthe
   // The session takes turns again at once: the dead host's turn lock went with it.
   const Json quick = {{"session_id", s}, {"user_message", "again"}, {"options", {{"tokens", 2}, {"delay_ms", 0}}}};
   EXPECT_EQ(http(b.port, "POST", "/api/chat", quick.dump()).status, 200);
+}
+
+// --- two hosts behind nginx: the README's server block, run ----------------------------
+
+// The ```nginx block of the README, with its three ports replaced.
+std::string readme_nginx_block(std::uint16_t listen, std::uint16_t a, std::uint16_t b) {
+  std::ifstream in(std::string(SB_SOURCE_DIR) + "/README.md");
+  const std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto start = readme.find("```nginx\n");
+  const auto end = readme.find("```", start + 9);
+  if (start == std::string::npos || end == std::string::npos) return "";
+  std::string block = readme.substr(start + 9, end - start - 9);
+  for (const auto& [from, to] : {std::pair{std::string("127.0.0.1:8081;"), "127.0.0.1:" + std::to_string(a) + ";"},
+                                 std::pair{std::string("127.0.0.1:8082;"), "127.0.0.1:" + std::to_string(b) + ";"},
+                                 std::pair{std::string("127.0.0.1:8080;"), "127.0.0.1:" + std::to_string(listen) + ";"}}) {
+    const auto at = block.find(from);
+    if (at == std::string::npos) return "";
+    block.replace(at, from.size(), to);
+  }
+  return block;
+}
+
+// switchboard_chat_turns_total of one host, from its own /metrics.
+long turns_served(std::uint16_t port) {
+  const std::string text = http(port, "GET", "/metrics").body;
+  long total = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("switchboard_chat_turns_total", 0) == 0) total += std::stol(line.substr(line.rfind(' ') + 1));
+  return total;
+}
+
+TEST_F(SeveralHostProcesses, TwoHostsBehindNginxShareTheLoadAndStreamThroughIt) {
+  Child& a = spawn("app-1", 10'000);
+  Child& b = spawn("app-2", 10'000);
+  const std::uint16_t front = free_port();
+  const std::string block = readme_nginx_block(front, a.port, b.port);
+  ASSERT_FALSE(block.empty()) << "README.md has no ```nginx block with the ports 8080, 8081 and 8082";
+  // The README's block inside a minimal nginx.conf of the test's own.
+  const std::string conf = dir_.write(
+      "nginx.conf", "daemon off;\nmaster_process off;\npid " + dir_.file("nginx.pid") + ";\nerror_log " +
+                        dir_.file("nginx-error.log") + " warn;\nevents { worker_connections 256; }\nhttp {\n" +
+                        "access_log off;\nclient_body_temp_path " + dir_.file("body") + ";\nproxy_temp_path " +
+                        dir_.file("proxy") + ";\n" + block + "}\n");
+  const pid_t nginx = ::fork();
+  if (nginx == 0) {
+    ::execlp("nginx", "nginx", "-c", conf.c_str(), "-p", dir_.path().c_str(), static_cast<char*>(nullptr));
+    ::execl("/usr/sbin/nginx", "nginx", "-c", conf.c_str(), "-p", dir_.path().c_str(), static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGTERM);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap{nginx};
+  bool up = false;
+  for (int i = 0; i < 200 && !up; ++i) {
+    try {
+      up = http(front, "GET", "/healthz").status == 200;
+    } catch (const Poco::Exception&) {
+      std::this_thread::sleep_for(25ms);
+    }
+  }
+  ASSERT_TRUE(up) << "nginx did not start (apt-get install nginx)";
+
+  // A streamed turn through nginx: each event arrives as the host writes it.
+  const std::int64_t s = session_on(front, "paced", "mock-tokens", {{"tokens", 6}, {"delay_ms", 150}});
+  SseClient stream(front, Json{{"session_id", s}, {"user_message", "through the proxy"}}.dump());
+  ASSERT_EQ(stream.status(), 200);
+  const auto events = stream.all();
+  ASSERT_GE(events.size(), 8u);
+  EXPECT_EQ(events.back().name, "done");
+  std::vector<std::chrono::steady_clock::time_point> deltas;
+  for (const auto& e : events)
+    if (e.name == "delta") deltas.push_back(e.at);
+  ASSERT_EQ(deltas.size(), 6u);
+  EXPECT_GE(deltas.back() - deltas.front(), 500ms) << "the deltas came in one lump: nginx buffered the stream";
+
+  // Turns spread over both hosts, and each host sees the others' turns.
+  for (int i = 0; i < 6; ++i)
+    ASSERT_EQ(http(front, "POST", "/api/chat", Json{{"session_id", s}, {"user_message", "turn " + std::to_string(i)},
+                                                    {"options", {{"tokens", 2}, {"delay_ms", 0}}}}.dump())
+                  .status,
+              200);
+  EXPECT_GT(turns_served(a.port), 0) << "app-1 served no turn";
+  EXPECT_GT(turns_served(b.port), 0) << "app-2 served no turn";
+  EXPECT_EQ(messages(a.port, s).size(), 14u);
+  EXPECT_EQ(messages(b.port, s).size(), 14u);
 }
 
 // --- moving an SQLite database into PostgreSQL ------------------------------------------
