@@ -417,14 +417,21 @@ bool is_unique_violation(const std::string& text) {
 
 }  // namespace
 
-void Database::run(bool write, const std::function<void(Conn&)>& body) {
+void Database::run(Scope scope, const std::function<void(Conn&)>& body) {
   Impl& d = *impl_;
+  const bool write = scope != Scope::Read;
+  // One writer at a time: every write on SQLite; on PostgreSQL, all but write_own().
+  const bool one_writer = scope == Scope::Write || (write && d.dialect == Dialect::SQLite);
   std::unique_lock<std::mutex> writer(d.write_mutex, std::defer_lock);
-  if (write) writer.lock();
+  if (one_writer) writer.lock();
   auto s = d.acquire();
   Conn conn(*s, d.dialect, d.options.host_id);
   try {
-    if (write) d.begin(*s);
+    if (one_writer) {
+      d.begin(*s);
+    } else if (write) {
+      exec(*s, "BEGIN");
+    }
     try {
       body(conn);
       if (write) exec(*s, "COMMIT");

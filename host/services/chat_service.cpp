@@ -44,7 +44,7 @@ class ChatService::SharedTurnLock {
     auto pause = std::chrono::milliseconds(2);
     for (;;) {
       const std::int64_t now = storage::now_ms();
-      held_ = db_.write([&](storage::Conn& c) {
+      held_ = db_.write_own([&](storage::Conn& c) {
         return storage::turn_locks::take(c, session_id_, now, now - lease.count(), now - kLongestTurnMs);
       });
       if (held_ || std::chrono::steady_clock::now() + pause > give_up) return;
@@ -55,7 +55,7 @@ class ChatService::SharedTurnLock {
   ~SharedTurnLock() {
     if (!held_ || !db_.shared()) return;
     try {
-      db_.write([&](storage::Conn& c) { storage::turn_locks::release(c, session_id_); });
+      db_.write_own([&](storage::Conn& c) { storage::turn_locks::release(c, session_id_); });
     } catch (const std::exception& e) {
       log::chat().warning("could not release the turn lock of session " + std::to_string(session_id_) +
                           " (it is taken over once stale): " + e.what());
@@ -414,7 +414,7 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   result.assistant.status = MessageStatus::Streaming;
   if (place->answered) result.user = *place->answered;
   try {
-    db_.write([&](storage::Conn& conn) {
+    db_.write_own([&](storage::Conn& conn) {
       // The session may have been deleted while we waited for its lock.
       if (!storage::sessions::find(conn, request.session_id)) return;
       const std::int64_t now = storage::now_ms();
@@ -490,7 +490,7 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
       break;
   }
   try {
-    db_.write([&](storage::Conn& conn) {
+    db_.write_own([&](storage::Conn& conn) {
       storage::messages::finish(conn, reply);
       storage::sessions::touch(conn, request.session_id, storage::now_ms());
     });

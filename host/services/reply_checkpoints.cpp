@@ -43,7 +43,7 @@ void ReplyCheckpoints::run() {
     lock.unlock();
     try {
       // In arrival order: pieces of one reply are appended as they came.
-      db_.write([&](storage::Conn& conn) {
+      db_.write_own([&](storage::Conn& conn) {
         for (const auto& [id, text] : batch) storage::messages::append_content(conn, id, text);
       });
     } catch (const std::exception& e) {

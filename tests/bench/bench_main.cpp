@@ -39,6 +39,7 @@ struct Options {
   std::string plugin_dir = "build/plugins";
   double seconds = 3.0;
   int slow_streams = 1000;
+  std::string db;  // the host's --db: "" for an SQLite file of the run's own, or a postgresql:// URI
 };
 
 // --- the host as a child process -------------------------------------------------
@@ -101,7 +102,7 @@ HostProcess start_host(const Options& o) {
   const std::vector<std::string> args = {o.host_bin,
                                          "--admin-key-file=" + (h.dir / "admin.key").string(),
                                          "--port=" + std::to_string(h.port),
-                                         "--db=" + (h.dir / "bench.db").string(),
+                                         "--db=" + (o.db.empty() ? (h.dir / "bench.db").string() : o.db),
                                          "--plugins=" + (h.dir / "plugins.json").string(),
                                          "--plugin-dir=" + o.plugin_dir,
                                          "--log-level=warning",
@@ -233,8 +234,9 @@ int main(int argc, char** argv) {
     else if (a.rfind("--plugin-dir=", 0) == 0) o.plugin_dir = a.substr(13);
     else if (a.rfind("--seconds=", 0) == 0) o.seconds = std::atof(a.c_str() + 10);
     else if (a.rfind("--slow-streams=", 0) == 0) o.slow_streams = std::atoi(a.c_str() + 15);
+    else if (a.rfind("--db=", 0) == 0) o.db = a.substr(5);
     else {
-      std::cerr << "usage: switchboard_bench [--quick] [--host-bin=PATH] [--plugin-dir=DIR] [--seconds=S] [--slow-streams=N]\n";
+      std::cerr << "usage: switchboard_bench [--quick] [--host-bin=PATH] [--plugin-dir=DIR] [--seconds=S] [--slow-streams=N] [--db=postgresql://...]\n";
       return 2;
     }
   }
