@@ -257,6 +257,38 @@ std::string Database::postgresql_conninfo(const std::string& uri) {
   return out;
 }
 
+Poco::Data::Statement& Conn::prepared(const char* text, std::vector<Param> params) {
+  BoundStatement* entry = nullptr;
+  if (cache_ != nullptr) {
+    auto [it, made] = cache_->try_emplace(text);
+    entry = &it->second;
+    if (!made) {
+      if (entry->values.size() != params.size()) throw StorageError(std::string("parameters changed for: ") + text);
+      for (std::size_t i = 0; i < params.size(); ++i) {
+        if (entry->values[i].index() != params[i].index())
+          throw StorageError(std::string("parameter types changed for: ") + text);
+        entry->values[i] = std::move(params[i]);  // the same alternative: assigned in place
+      }
+      return *entry->statement;
+    }
+  } else {
+    entry = &scratch_.emplace_back();
+  }
+  entry->values = std::move(params);
+  entry->statement = std::make_unique<Poco::Data::Statement>(session_);
+  Poco::Data::Statement& st = *entry->statement;
+  st << sql(text);
+  for (auto& value : entry->values) std::visit([&](auto& v) { st, use(v); }, value);
+  return st;
+}
+
+// A pooled connection and the statements it keeps (destroyed first).
+struct Connection {
+  std::unique_ptr<Poco::Data::Session> session;
+  StatementCache statements;
+  Poco::Data::Session& operator*() { return *session; }
+};
+
 struct Database::Impl {
   std::string where;     // a file path or a postgresql:// URI
   std::string conninfo;  // PostgreSQL: the URI as key=value pairs
@@ -265,7 +297,7 @@ struct Database::Impl {
   // Connections: `idle` ones wait here, `open` counts those lent out too.
   std::mutex mutex;
   std::condition_variable freed;
-  std::vector<std::unique_ptr<Poco::Data::Session>> idle;
+  std::vector<std::unique_ptr<Connection>> idle;
   int open_count = 0;
   // One writer at a time. On SQLite, queuing our own writers on a mutex
   // replaces SQLite's busy handler (sleeps of up to 100 ms between retries)
@@ -275,9 +307,14 @@ struct Database::Impl {
   // writers from each holding a connection while they queue for it.
   std::mutex write_mutex;
 
-  std::unique_ptr<Poco::Data::Session> connect() const {
-    if (dialect == Dialect::PostgreSQL) return std::make_unique<Poco::Data::Session>("PostgreSQL", conninfo);
-    auto s = std::make_unique<Poco::Data::Session>("SQLite", where);
+  std::unique_ptr<Connection> connect() const {
+    auto c = std::make_unique<Connection>();
+    if (dialect == Dialect::PostgreSQL) {
+      c->session = std::make_unique<Poco::Data::Session>("PostgreSQL", conninfo);
+      return c;
+    }
+    c->session = std::make_unique<Poco::Data::Session>("SQLite", where);
+    Poco::Data::Session* s = c->session.get();
     // Per connection: foreign keys are off by default in SQLite; WAL lets
     // readers run beside the writer; NORMAL sync is durable across crashes of
     // the process (not of the machine) and avoids an fsync per commit.
@@ -288,10 +325,10 @@ struct Database::Impl {
     // Overwritten and deleted content (a key before it was sealed, a revoked
     // key's row) is zeroed on disk rather than left in free pages.
     exec(*s, "PRAGMA secure_delete = ON");
-    return s;
+    return c;
   }
 
-  std::unique_ptr<Poco::Data::Session> acquire() {
+  std::unique_ptr<Connection> acquire() {
     {
       std::unique_lock guard(mutex);
       const auto has_room = [&] { return !idle.empty() || open_count < options.pool_size; };
@@ -314,7 +351,7 @@ struct Database::Impl {
   }
 
   // A connection back to the pool; nullptr when it was dropped (an unknown state).
-  void release(std::unique_ptr<Poco::Data::Session> s) {
+  void release(std::unique_ptr<Connection> s) {
     std::lock_guard guard(mutex);
     if (s && open_count <= options.pool_size) {
       idle.push_back(std::move(s));
@@ -356,7 +393,8 @@ std::unique_ptr<Database> Database::open(const std::string& where, const Databas
   std::unique_ptr<Database> db(new Database(std::move(impl)));
   Impl& d = *db->impl_;
   try {
-    auto s = d.acquire();
+    auto held = d.acquire();
+    Poco::Data::Session* s = held->session.get();
     // Asked first: PostgreSQL answers IF NOT EXISTS on an existing table with a notice on stderr.
     int has_versions = 0;
     *s << (d.dialect == Dialect::SQLite
@@ -391,7 +429,7 @@ std::unique_ptr<Database> Database::open(const std::string& where, const Databas
         throw;
       }
     }
-    d.release(std::move(s));
+    d.release(std::move(held));
   } catch (const StorageError&) {
     throw;
   } catch (const Poco::Exception& e) {
@@ -425,20 +463,20 @@ void Database::run(Scope scope, const std::function<void(Conn&)>& body) {
   std::unique_lock<std::mutex> writer(d.write_mutex, std::defer_lock);
   if (one_writer) writer.lock();
   auto s = d.acquire();
-  Conn conn(*s, d.dialect, d.options.host_id);
+  Conn conn(**s, d.dialect, d.options.host_id, d.dialect == Dialect::PostgreSQL ? &s->statements : nullptr);
   try {
     if (one_writer) {
-      d.begin(*s);
+      d.begin(**s);
     } else if (write) {
-      exec(*s, "BEGIN");
+      exec(**s, "BEGIN");
     }
     try {
       body(conn);
-      if (write) exec(*s, "COMMIT");
+      if (write) exec(**s, "COMMIT");
     } catch (...) {
       if (write) {
         try {
-          exec(*s, "ROLLBACK");
+          exec(**s, "ROLLBACK");
         } catch (...) {
           s.reset();  // a connection in an unknown state is not reused
         }
@@ -447,13 +485,16 @@ void Database::run(Scope scope, const std::function<void(Conn&)>& body) {
     }
   } catch (const Poco::Exception& e) {
     // A PostgreSQL connection that failed outside a transaction may be broken
-    // (a restarted server): it is not reused.
+    // (a restarted server): it is not reused. Kept statements of a failed
+    // scope are made anew.
     if (s && !write && d.dialect == Dialect::PostgreSQL) s.reset();
+    if (s) s->statements.clear();
     d.release(std::move(s));
     const std::string text = e.displayText();
     if (is_unique_violation(text)) throw Conflict(text);
     throw StorageError(text);
   } catch (...) {
+    if (s) s->statements.clear();
     d.release(std::move(s));
     throw;
   }

@@ -96,13 +96,14 @@ Message message_at(const RecordSet& rs, std::size_t row) {
 
 // The id the last INSERT of this connection made.
 std::int64_t last_id(Conn& c) {
-  Poco::Int64 id = 0;
-  c.session() << (c.dialect() == Dialect::SQLite ? "SELECT last_insert_rowid()" : "SELECT lastval()"), into(id), now;
-  return id;
+  auto& st = c.prepared(c.dialect() == Dialect::SQLite ? "SELECT last_insert_rowid()" : "SELECT lastval()", {});
+  st.execute();
+  RecordSet rs(st);
+  return int_at(rs, 0, 0);
 }
 
 // Configs, users and keys changed: other hosts drop what they cached (store::version).
-void changed(Conn& c) { c.session() << "UPDATE store_version SET version = version + 1 WHERE id = 1", now; }
+void changed(Conn& c) { c.prepared("UPDATE store_version SET version = version + 1 WHERE id = 1", {}).execute(); }
 
 std::int64_t scalar(Statement& st) {
   st.execute();
@@ -270,9 +271,8 @@ std::int64_t insert(Conn& c, const Session& session) {
 }
 
 std::optional<Session> find(Conn& c, std::int64_t id) {
-  Poco::Int64 key = id;
-  Statement st(c.session());
-  st << c.sql(select_sessions("WHERE s.id = ?")), use(key);
+  static const std::string by_id = select_sessions("WHERE s.id = ?");
+  auto& st = c.prepared(by_id.c_str(), {Poco::Int64{id}});
   st.execute();
   RecordSet rs(st);
   if (rs.rowCount() == 0) return std::nullopt;
@@ -353,12 +353,10 @@ bool set_config(Conn& c, std::int64_t id, std::int64_t config_id) {
 }
 
 bool touch(Conn& c, std::int64_t id, std::int64_t at_ms) {
-  Poco::Int64 key = id, at = at_ms;
-  Statement st(c.session());
   // Never backwards, and always forwards: two turns in the same millisecond still order.
-  st << c.sql("UPDATE sessions SET updated_at = CASE WHEN ? > updated_at THEN ? ELSE updated_at + 1 END WHERE id = ?"),
-      use(at), use(at), use(key);
-  return st.execute() > 0;
+  return c.prepared("UPDATE sessions SET updated_at = CASE WHEN ? > updated_at THEN ? ELSE updated_at + 1 END WHERE id = ?",
+                    {Poco::Int64{at_ms}, Poco::Int64{at_ms}, Poco::Int64{id}})
+             .execute() > 0;
 }
 
 bool remove(Conn& c, std::int64_t id) {
@@ -393,22 +391,18 @@ std::optional<MessageStatus> parse_status(std::string_view name) {
 namespace messages {
 
 std::int64_t insert(Conn& c, const Message& message) {
-  Message m = message;
-  if (m.created_at_ms == 0) m.created_at_ms = now_ms();
-  Poco::Int64 session_id = m.session_id, prompt = m.prompt_tokens, completion = m.completion_tokens,
-              created = m.created_at_ms;
-  std::string status = status_name(m.status);
+  const Message& m = message;
   Poco::Nullable<Poco::Int64> config_id, reply_to;
   if (m.config_id) config_id = *m.config_id;
   if (m.reply_to) reply_to = *m.reply_to;
-  Poco::Int64 superseded = m.superseded ? 1 : 0;
-  std::string host = c.host_id();
-  c.session() << c.sql("INSERT INTO messages (session_id, role, content, status, llm_provider, llm_model_name, config_id, "
-                       "prompt_tokens, completion_tokens, finish_reason, error_code, error_message, created_at, "
-                       "reply_to, superseded, host_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-      use(session_id), use(m.role), use(m.content), use(status), use(m.llm_provider), use(m.llm_model_name),
-      use(config_id), use(prompt), use(completion), use(m.finish_reason), use(m.error_code), use(m.error_message),
-      use(created), use(reply_to), use(superseded), use(host), now;
+  c.prepared("INSERT INTO messages (session_id, role, content, status, llm_provider, llm_model_name, config_id, "
+             "prompt_tokens, completion_tokens, finish_reason, error_code, error_message, created_at, "
+             "reply_to, superseded, host_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             {Poco::Int64{m.session_id}, m.role, m.content, std::string(status_name(m.status)), m.llm_provider,
+              m.llm_model_name, config_id, Poco::Int64{m.prompt_tokens}, Poco::Int64{m.completion_tokens},
+              m.finish_reason, m.error_code, m.error_message, Poco::Int64{m.created_at_ms == 0 ? now_ms() : m.created_at_ms},
+              reply_to, Poco::Int64{m.superseded ? 1 : 0}, c.host_id()})
+      .execute();
   return last_id(c);
 }
 
@@ -423,9 +417,9 @@ std::optional<Message> find(Conn& c, std::int64_t id) {
 }
 
 std::vector<Message> list(Conn& c, std::int64_t session_id) {
-  Poco::Int64 key = session_id;
-  Statement st(c.session());
-  st << c.sql(std::string("SELECT ") + kMessageColumns + " FROM messages WHERE session_id = ? ORDER BY id"), use(key);
+  static const std::string of_session =
+      std::string("SELECT ") + kMessageColumns + " FROM messages WHERE session_id = ? ORDER BY id";
+  auto& st = c.prepared(of_session.c_str(), {Poco::Int64{session_id}});
   st.execute();
   RecordSet rs(st);
   std::vector<Message> out;
@@ -434,28 +428,22 @@ std::vector<Message> list(Conn& c, std::int64_t session_id) {
   return out;
 }
 
-bool finish(Conn& c, const Message& message) {
-  Message m = message;
-  Poco::Int64 id = m.id, prompt = m.prompt_tokens, completion = m.completion_tokens;
-  std::string status = status_name(m.status);
-  Statement st(c.session());
+bool finish(Conn& c, const Message& m) {
   Poco::Nullable<Poco::Int64> config_id;
   if (m.config_id) config_id = *m.config_id;
-  st << c.sql("UPDATE messages SET content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, "
-              "finish_reason = ?, error_code = ?, error_message = ?, llm_provider = ?, llm_model_name = ?, "
-              "config_id = ? WHERE id = ?"),
-      use(m.content), use(status), use(prompt), use(completion), use(m.finish_reason), use(m.error_code),
-      use(m.error_message), use(m.llm_provider), use(m.llm_model_name), use(config_id), use(id);
-  return st.execute() > 0;
+  return c.prepared("UPDATE messages SET content = ?, status = ?, prompt_tokens = ?, completion_tokens = ?, "
+                    "finish_reason = ?, error_code = ?, error_message = ?, llm_provider = ?, llm_model_name = ?, "
+                    "config_id = ? WHERE id = ?",
+                    {m.content, std::string(status_name(m.status)), Poco::Int64{m.prompt_tokens},
+                     Poco::Int64{m.completion_tokens}, m.finish_reason, m.error_code, m.error_message, m.llm_provider,
+                     m.llm_model_name, config_id, Poco::Int64{m.id}})
+             .execute() > 0;
 }
 
 bool append_content(Conn& c, std::int64_t id, std::string_view more) {
-  Poco::Int64 key = id;
-  std::string text(more), streaming = status_name(MessageStatus::Streaming);
-  Statement st(c.session());
-  st << c.sql("UPDATE messages SET content = content || ? WHERE id = ? AND status = ?"), use(text), use(key),
-      use(streaming);
-  return st.execute() > 0;
+  return c.prepared("UPDATE messages SET content = content || ? WHERE id = ? AND status = ?",
+                    {std::string(more), Poco::Int64{id}, std::string(status_name(MessageStatus::Streaming))})
+             .execute() > 0;
 }
 
 bool supersede(Conn& c, std::int64_t id) {
@@ -796,32 +784,25 @@ namespace turn_locks {
 
 bool take(Conn& c, std::int64_t session_id, std::int64_t at_ms, std::int64_t alive_since_ms,
           std::int64_t taken_before_ms) {
-  std::string me = c.host_id();
-  Poco::Int64 session = session_id, at = at_ms, alive = alive_since_ms, old = taken_before_ms;
-  Statement st(c.session());
-  st << c.sql("INSERT INTO turn_locks (session_id, host_id, taken_at) VALUES (?, ?, ?) ON CONFLICT (session_id) "
-              "DO UPDATE SET host_id = excluded.host_id, taken_at = excluded.taken_at "
-              "WHERE turn_locks.taken_at < ? OR NOT EXISTS (SELECT 1 FROM hosts h "
-              "WHERE h.id = turn_locks.host_id AND h.heartbeat_at >= ?)"),
-      use(session), use(me), use(at), use(old), use(alive);
-  return st.execute() > 0;
+  return c.prepared("INSERT INTO turn_locks (session_id, host_id, taken_at) VALUES (?, ?, ?) ON CONFLICT (session_id) "
+                    "DO UPDATE SET host_id = excluded.host_id, taken_at = excluded.taken_at "
+                    "WHERE turn_locks.taken_at < ? OR NOT EXISTS (SELECT 1 FROM hosts h "
+                    "WHERE h.id = turn_locks.host_id AND h.heartbeat_at >= ?)",
+                    {Poco::Int64{session_id}, c.host_id(), Poco::Int64{at_ms}, Poco::Int64{taken_before_ms},
+                     Poco::Int64{alive_since_ms}})
+             .execute() > 0;
 }
 
 void release(Conn& c, std::int64_t session_id) {
-  std::string me = c.host_id();
-  Poco::Int64 session = session_id;
-  c.session() << c.sql("DELETE FROM turn_locks WHERE session_id = ? AND host_id = ?"), use(session), use(me), now;
+  c.prepared("DELETE FROM turn_locks WHERE session_id = ? AND host_id = ?", {Poco::Int64{session_id}, c.host_id()})
+      .execute();
 }
 
 }  // namespace turn_locks
 
 namespace store {
 
-std::int64_t version(Conn& c) {
-  Statement st(c.session());
-  st << "SELECT version FROM store_version WHERE id = 1";
-  return scalar(st);
-}
+std::int64_t version(Conn& c) { return scalar(c.prepared("SELECT version FROM store_version WHERE id = 1", {})); }
 
 }  // namespace store
 
