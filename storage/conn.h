@@ -35,14 +35,15 @@ struct BoundStatement {
 
 // The statements a connection keeps prepared, by SQL text. On PostgreSQL a
 // statement made anew costs four round trips (Poco prepares, describes,
-// executes and deallocates it); kept, one. Destroyed before its connection.
+// executes and deallocates it); kept, one. Poco's SQLite connector prepares
+// a statement again at every execution (SQLiteStatementImpl::compileImpl),
+// so SQLite connections keep none. A scope that fails drops its connection's
+// statements. Destroyed before its connection.
 using StatementCache = std::unordered_map<std::string, BoundStatement>;
 
 class Conn {
  public:
-  // `cache`: where this connection's statements are kept; nullptr: none are
-  // (SQLite, whose prepare costs about a microsecond, and whose kept
-  // statements could hold a read snapshot open).
+  // `cache`: where this connection's statements are kept; nullptr: none are (SQLite).
   Conn(Poco::Data::Session& session, Dialect dialect, const std::string& host_id, StatementCache* cache = nullptr)
       : session_(session), dialect_(dialect), host_id_(host_id), cache_(cache) {}
   Poco::Data::Session& session() { return session_; }

@@ -8,11 +8,13 @@
 #include <Poco/Data/PostgreSQL/Connector.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -175,6 +177,15 @@ void register_connectors_once() {
 }
 
 void exec(Poco::Data::Session& s, const std::string& sql) { s << sql, now; }
+
+// BEGIN, COMMIT and ROLLBACK on SQLite, straight to the library: through a
+// Poco statement each is parsed anew (Poco prepares SQLite statements at every
+// execution), which was a tenth of a turn.
+void control(Poco::Data::Session& s, const char* sql) {
+  sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(s);
+  if (const int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr); rc != SQLITE_OK)
+    Poco::Data::SQLite::Utility::throwException(db, rc, sql);
+}
 
 // The database holds conversations and sealed keys: only its owner may read
 // it. The file is created 0600 before SQLite opens it (SQLite gives its -wal
@@ -363,10 +374,18 @@ struct Database::Impl {
 
   void begin(Poco::Data::Session& s) const {
     if (dialect == Dialect::SQLite) {
-      exec(s, "BEGIN IMMEDIATE");
+      control(s, "BEGIN IMMEDIATE");
     } else {
       exec(s, "BEGIN");
       exec(s, kWriteLock);
+    }
+  }
+  // COMMIT or ROLLBACK.
+  void end(Poco::Data::Session& s, const char* sql) const {
+    if (dialect == Dialect::SQLite) {
+      control(s, sql);
+    } else {
+      exec(s, sql);
     }
   }
 };
@@ -472,11 +491,11 @@ void Database::run(Scope scope, const std::function<void(Conn&)>& body) {
     }
     try {
       body(conn);
-      if (write) exec(**s, "COMMIT");
+      if (write) d.end(**s, "COMMIT");
     } catch (...) {
       if (write) {
         try {
-          exec(**s, "ROLLBACK");
+          d.end(**s, "ROLLBACK");
         } catch (...) {
           s.reset();  // a connection in an unknown state is not reused
         }
