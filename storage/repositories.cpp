@@ -746,6 +746,8 @@ void beat(Conn& c, std::int64_t at_ms, bool starting) {
     c.session() << c.sql("INSERT INTO hosts (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
                          "SET started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at"),
         use(id), use(at), use(at), now;
+    // Turns this host held in an earlier life are over.
+    c.session() << c.sql("DELETE FROM turn_locks WHERE host_id = ?"), use(id), now;
   } else {
     c.session() << c.sql("INSERT INTO hosts (id, started_at, heartbeat_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
                          "SET heartbeat_at = excluded.heartbeat_at"),

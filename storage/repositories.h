@@ -110,7 +110,8 @@ std::int64_t count(Conn& c);
 // Hosts sharing the database: each has a row with a heartbeat (its lease).
 // These act for the connection's host (Conn::host_id).
 namespace hosts {
-// Renews this host's heartbeat; `starting` also resets its start time.
+// Renews this host's heartbeat; `starting` also resets its start time and
+// frees the turn locks of its earlier life.
 void beat(Conn& c, std::int64_t at_ms, bool starting = false);
 // Hosts silent since before `stale_before_ms` are dead: their streaming
 // replies become "interrupted", their turn locks and rows go. Returns how many replies.

@@ -268,6 +268,11 @@ TEST_F(SeveralHostProcesses, KillingOneHostMidStreamLeavesTheOthersStreamsAndIts
   EXPECT_EQ(left_by_a["content"].get<std::string>().rfind("tok1 tok2 tok3", 0), 0u)
       << "the checkpointed text is kept: " << left_by_a["content"];
   EXPECT_EQ(reply_of(b.port, session_b)["status"], "streaming") << "B's reply is still being written";
+  // The restarted A takes turns in its session again at once (the turn lock of its earlier life went).
+  const Json quick = {{"session_id", on_a}, {"user_message", "after the crash"}, {"options", {{"tokens", 2}, {"delay_ms", 0}}}};
+  const auto asked_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(http(a.port, "POST", "/api/chat", quick.dump()).status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked_at, 5s);
 
   // B's stream goes on to its end, whole, and is saved complete.
   const auto rest = stream_b.all();
