@@ -352,6 +352,10 @@ bool set_config(Conn& c, std::int64_t id, std::int64_t config_id) {
   return st.execute() > 0;
 }
 
+bool exists(Conn& c, std::int64_t id) {
+  return scalar(c.prepared("SELECT COUNT(*) FROM sessions WHERE id = ?", {Poco::Int64{id}})) > 0;
+}
+
 bool touch(Conn& c, std::int64_t id, std::int64_t at_ms) {
   // Never backwards, and always forwards: two turns in the same millisecond still order.
   return c.prepared("UPDATE sessions SET updated_at = CASE WHEN ? > updated_at THEN ? ELSE updated_at + 1 END WHERE id = ?",
@@ -395,15 +399,16 @@ std::int64_t insert(Conn& c, const Message& message) {
   Poco::Nullable<Poco::Int64> config_id, reply_to;
   if (m.config_id) config_id = *m.config_id;
   if (m.reply_to) reply_to = *m.reply_to;
-  c.prepared("INSERT INTO messages (session_id, role, content, status, llm_provider, llm_model_name, config_id, "
-             "prompt_tokens, completion_tokens, finish_reason, error_code, error_message, created_at, "
-             "reply_to, superseded, host_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  // RETURNING: the id comes back with the insert, one statement instead of two.
+  auto& st = c.prepared(
+      "INSERT INTO messages (session_id, role, content, status, llm_provider, llm_model_name, config_id, "
+      "prompt_tokens, completion_tokens, finish_reason, error_code, error_message, created_at, "
+      "reply_to, superseded, host_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
              {Poco::Int64{m.session_id}, m.role, m.content, std::string(status_name(m.status)), m.llm_provider,
               m.llm_model_name, config_id, Poco::Int64{m.prompt_tokens}, Poco::Int64{m.completion_tokens},
               m.finish_reason, m.error_code, m.error_message, Poco::Int64{m.created_at_ms == 0 ? now_ms() : m.created_at_ms},
-              reply_to, Poco::Int64{m.superseded ? 1 : 0}, c.host_id()})
-      .execute();
-  return last_id(c);
+              reply_to, Poco::Int64{m.superseded ? 1 : 0}, c.host_id()});
+  return scalar(st);
 }
 
 std::optional<Message> find(Conn& c, std::int64_t id) {

@@ -33,6 +33,7 @@ std::vector<LlmConfig> list_unsealed(Conn& c, const std::string& sealed_prefix);
 namespace sessions {
 std::int64_t insert(Conn& c, const Session& session);  // sets timestamps; returns the id
 std::optional<Session> find(Conn& c, std::int64_t id);   // with .config
+bool exists(Conn& c, std::int64_t id);
 // Most recently updated first (ties: newest id first).
 std::vector<Session> list(Conn& c, const std::string& owner, std::int64_t limit, std::int64_t offset);
 std::int64_t count(Conn& c, const std::string& owner);

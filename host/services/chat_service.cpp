@@ -416,7 +416,7 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
   try {
     db_.write_own([&](storage::Conn& conn) {
       // The session may have been deleted while we waited for its lock.
-      if (!storage::sessions::find(conn, request.session_id)) return;
+      if (!storage::sessions::exists(conn, request.session_id)) return;
       const std::int64_t now = storage::now_ms();
       if (request.regenerate_of) {
         storage::messages::supersede(conn, *request.regenerate_of);
