@@ -36,11 +36,20 @@ case "$cmd" in
     "${as_owner[@]}" "$bin/initdb" -D "$data/pgdata" -U switchboard --pwfile="$data/pw" \
       --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --no-locale >"$data/initdb.log" 2>&1 ||
       { cat "$data/initdb.log" >&2; exit 1; }
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    # Tests make and drop many databases: no fsync, more connections than the default 100.
-    "${as_owner[@]}" "$bin/pg_ctl" -D "$data/pgdata" -l "$data/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
-      start >/dev/null || { cat "$data/server.log" >&2; exit 1; }
+    # A free port: one nothing answers on, tried again if another process took it first.
+    started=
+    for _ in 1 2 3 4 5 6 7 8; do
+      port=$((20000 + RANDOM % 40000))
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+      # Tests make and drop many databases: no fsync, more connections than the default 100.
+      if "${as_owner[@]}" "$bin/pg_ctl" -D "$data/pgdata" -l "$data/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $data -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+        start >/dev/null; then
+        started=1
+        break
+      fi
+    done
+    [[ -n "$started" ]] || { cat "$data/server.log" >&2; exit 1; }
     echo "postgresql://switchboard:$password@127.0.0.1:$port/postgres" >"$state/url"
     echo "PostgreSQL on 127.0.0.1:$port (data in $data)"
     ;;
