@@ -77,20 +77,26 @@ void HostPresence::tick(bool beat) {
       version_ = version;
       for (const auto& f : listeners_) f();
     }
-    if (!beat) return;
-    const auto recovered = db_.write([&](storage::Conn& c) {
-      storage::hosts::beat(c, storage::now_ms());
-      return storage::hosts::recover_dead(c, alive_since_ms());
-    });
-    if (recovered > 0)
-      log::app().warning("marked " + std::to_string(recovered) +
-                         " replies of hosts silent for a whole lease as interrupted");
+    if (beat) {
+      const auto recovered = db_.write([&](storage::Conn& c) {
+        storage::hosts::beat(c, storage::now_ms());
+        return storage::hosts::recover_dead(c, alive_since_ms());
+      });
+      if (recovered > 0)
+        log::app().warning("marked " + std::to_string(recovered) +
+                           " replies of hosts silent for a whole lease as interrupted");
+    }
+    if (away_) {
+      away_ = false;
+      log::app().information("host presence: the database answers again");
+    }
   } catch (const std::exception& e) {
     // The database is away: caches are dropped (what they hold may be stale
-    // by the time it is back) and the next tick tries again.
+    // by the time it is back) and the next tick tries again. Said once.
     for (const auto& f : listeners_) f();
     version_ = -1;
-    log::app().warning(std::string("host presence: the database did not answer: ") + e.what());
+    if (!away_) log::app().warning(std::string("host presence: the database did not answer: ") + e.what());
+    away_ = true;
   }
 }
 

@@ -69,6 +69,7 @@ class HostPresence {
   PresenceOptions options_;
   std::vector<std::function<void()>> listeners_;
   std::int64_t version_ = -1;
+  bool away_ = false;  // the database did not answer the last tick
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
