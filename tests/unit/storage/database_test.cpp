@@ -55,6 +55,12 @@ class Storage : public ::testing::Test {
     Poco::Data::RecordSet rs(st);
     return rs.rowCount() == 0 || rs.isNull(0, 0) ? -1 : rs.value(0, 0).convert<Poco::Int64>();
   }
+  // Another handle on the same database, writing as host `host_id`.
+  std::unique_ptr<Database> open_as(const std::string& host_id) {
+    DatabaseOptions options;
+    options.host_id = host_id;
+    return Database::open(path_, options);
+  }
   void raw_exec(const std::string& sql) {
     auto session = raw_session();
     session << sql, Poco::Data::Keywords::now;
@@ -313,11 +319,8 @@ TEST_F(Storage, OnePlaceholderHelperServesBothDialects) {
 // Two hosts on one database: each handle writes as its own host.
 TEST_F(Storage, CrashRecoveryMarksOnlyTheRepliesOfItsOwnHostAndOfDeadOnes) {
   const auto s = add_session(add_config("c"));
-  DatabaseOptions a_options, b_options;
-  a_options.host_id = "host-a";
-  b_options.host_id = "host-b";
-  auto a = Database::open(path_, a_options);
-  auto b = Database::open(path_, b_options);
+  auto a = open_as("host-a");
+  auto b = open_as("host-b");
   const auto stream_on = [&](Database& host) {
     return host.write([&](Conn& c) {
       hosts::beat(c, now_ms(), true);
@@ -351,11 +354,8 @@ TEST_F(Storage, CrashRecoveryMarksOnlyTheRepliesOfItsOwnHostAndOfDeadOnes) {
 
 TEST_F(Storage, ATurnLockIsHeldAcrossHostsUntilReleasedOrItsHolderDies) {
   const auto s = add_session(add_config("c"));
-  DatabaseOptions a_options, b_options;
-  a_options.host_id = "host-a";
-  b_options.host_id = "host-b";
-  auto a = Database::open(path_, a_options);
-  auto b = Database::open(path_, b_options);
+  auto a = open_as("host-a");
+  auto b = open_as("host-b");
   const auto take = [&](Database& host, std::int64_t alive_since, std::int64_t taken_before = 0) {
     return host.write([&](Conn& c) {
       hosts::beat(c, now_ms());
