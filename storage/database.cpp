@@ -34,7 +34,8 @@ namespace {
 // lease); a reply records the host streaming it, so crash recovery marks only
 // a dead host's; a turn holds its session's row in turn_locks across hosts;
 // store_version counts changes of configs, users and keys, which hosts poll
-// to drop their caches.
+// to drop their caches; master_key_check tells a host its master key is not
+// the one the database's secrets are sealed under.
 const std::vector<const char*> kSeveralHosts = {
     "CREATE TABLE hosts ("
     " id TEXT PRIMARY KEY,"
@@ -47,6 +48,9 @@ const std::vector<const char*> kSeveralHosts = {
     " taken_at BIGINT NOT NULL)",
     "CREATE TABLE store_version (id INTEGER PRIMARY KEY, version BIGINT NOT NULL)",
     "INSERT INTO store_version (id, version) VALUES (1, 0)",
+    // A known text sealed under the master key of the first host: a host
+    // with another key is told at start, not by a provider's 401 later.
+    "CREATE TABLE master_key_check (id INTEGER PRIMARY KEY, sealed TEXT NOT NULL)",
 };
 
 // Each step is one schema version; append only. Applied in order, each in its

@@ -27,7 +27,7 @@ struct TableToMove {
 constexpr TableToMove kTables[] = {
     {"users", "id", true},        {"llm_configs", "id", true}, {"api_keys", "id", true},
     {"sessions", "id", true},     {"messages", "id", true},    {"preferences", "owner", false},
-    {"audit_log", "id", true},
+    {"audit_log", "id", true},    {"master_key_check", "id", true},
 };
 constexpr std::size_t kBatch = 1000;
 

@@ -811,6 +811,21 @@ namespace store {
 
 std::int64_t version(Conn& c) { return scalar(c.prepared("SELECT version FROM store_version WHERE id = 1", {})); }
 
+std::optional<std::string> master_key_check(Conn& c) {
+  Statement st(c.session());
+  st << "SELECT sealed FROM master_key_check WHERE id = 1";
+  st.execute();
+  RecordSet rs(st);
+  if (rs.rowCount() == 0) return std::nullopt;
+  return str_at(rs, 0, 0);
+}
+
+void set_master_key_check(Conn& c, const std::string& sealed) {
+  std::string value = sealed;
+  c.session() << c.sql("INSERT INTO master_key_check (id, sealed) VALUES (1, ?) ON CONFLICT (id) DO NOTHING"),
+      use(value), now;
+}
+
 }  // namespace store
 
 }  // namespace switchboard::storage

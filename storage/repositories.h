@@ -136,6 +136,10 @@ void release(Conn& c, std::int64_t session_id);
 // sees it move drops its caches.
 namespace store {
 std::int64_t version(Conn& c);
+// A known text sealed under the master key of the host that first opened
+// this database (none yet: nullopt); set once, never replaced.
+std::optional<std::string> master_key_check(Conn& c);
+void set_master_key_check(Conn& c, const std::string& sealed);
 }  // namespace store
 
 }  // namespace switchboard::storage

@@ -689,6 +689,25 @@ std::string ConfigService::effective_config_json(const storage::LlmConfig& c, st
   return effective.dump();
 }
 
+Result<bool> ConfigService::check_master_key() {
+  constexpr std::string_view kKnown = "switchboard master key check";
+  auto checked = guarded<std::optional<bool>>([&] {
+    return db_.write([&](storage::Conn& conn) -> std::optional<bool> {
+      if (const auto sealed = storage::store::master_key_check(conn))
+        return secrets_.open(*sealed) == std::optional<std::string>(kKnown) ? std::optional<bool>(false) : std::nullopt;
+      storage::store::set_master_key_check(conn, secrets_.seal(kKnown));
+      return true;
+    });
+  });
+  if (!checked) return checked.error();
+  if (!checked.value())
+    return Error{ErrorKind::Conflict, "master_key_mismatch",
+                 "the provider keys of this database are sealed under another master key: give this host the key "
+                 "the others use (--secret-key-file or SWITCHBOARD_SECRET_KEY)",
+                 ""};
+  return *checked.value();
+}
+
 Result<int> ConfigService::seal_plaintext_secrets() {
   return guarded<int>([&] {
     return db_.write([&](storage::Conn& conn) {

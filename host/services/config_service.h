@@ -132,6 +132,10 @@ class ConfigService {
   // Seals secrets stored in plain text by an older version (api_key, secret
   // option fields) and binds them to their origin. Returns how many configs changed.
   Result<int> seal_plaintext_secrets();
+  // Whether this host's master key is the one the database's secrets are
+  // sealed under (the first host to open the database records a check).
+  // Another key: a Conflict naming the fix; true when the check was made now.
+  Result<bool> check_master_key();
 
   // The provider's default config overridden by the stored one, as JSON:
   // model_name, base_url (when set), the options, and the secrets opened —

@@ -180,6 +180,17 @@ TEST_F(SeveralHosts, AConfigChangeAndAKeyRevocationThroughOneHostHoldOnTheOtherW
   }
 }
 
+TEST_F(SeveralHosts, AHostWithAnotherMasterKeyIsRefusedAtStartNamingTheFix) {
+  start("host-a");
+  try {
+    start("host-b", [&](HostOptions& o) { o.secret_key_file = dir_.file("another.key"); });
+    FAIL() << "a host whose master key opens none of the stored provider keys started";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--secret-key-file"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(start("host-c")) << "the shared key starts";
+}
+
 // --- crashes: the real binary as child processes ---------------------------------------
 
 struct Child {

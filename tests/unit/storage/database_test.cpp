@@ -115,8 +115,8 @@ TEST_F(Storage, MigrationsCreateTheSchemaOnceAndAreIdempotent) {
                                  ? "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN "
                                  : "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ";
   EXPECT_EQ(raw_int(tables + "('llm_configs', 'sessions', 'messages', 'preferences', 'schema_version', 'users', "
-                             "'api_keys', 'audit_log', 'hosts', 'turn_locks', 'store_version')"),
-            11);
+                             "'api_keys', 'audit_log', 'hosts', 'turn_locks', 'store_version', 'master_key_check')"),
+            12);
 }
 
 TEST_F(Storage, SqliteFileUsesWriteAheadLogging) {
@@ -144,7 +144,7 @@ TEST_F(Storage, MigrationThreeLinksEachStoredReplyToTheUserMessageBeforeIt) {
   db_.reset();
   // The database as version 2 left it: no reply_to, no superseded, turns
   // interleaved across sessions; migrations 3 to the latest then run on it.
-  for (const char* sql : {"DROP TABLE hosts", "DROP TABLE turn_locks", "DROP TABLE store_version",
+  for (const char* sql : {"DROP TABLE hosts", "DROP TABLE turn_locks", "DROP TABLE store_version", "DROP TABLE master_key_check",
                           "ALTER TABLE messages DROP COLUMN host_id", "DROP INDEX messages_reply_to",
                           "ALTER TABLE messages DROP COLUMN reply_to", "ALTER TABLE messages DROP COLUMN superseded",
                           "ALTER TABLE sessions DROP COLUMN system_prompt", "ALTER TABLE sessions DROP COLUMN temperature",
