@@ -418,7 +418,10 @@ std::unique_ptr<Database> Database::open(const std::string& where, const Databas
   try {
     auto held = d.acquire();
     Poco::Data::Session* s = held->session.get();
-    // Asked first: PostgreSQL answers IF NOT EXISTS on an existing table with a notice on stderr.
+    // Under the write lock: hosts starting together on an empty database
+    // would otherwise race to create it. Asked first: PostgreSQL answers IF
+    // NOT EXISTS on an existing table with a notice on stderr.
+    d.begin(*s);
     int has_versions = 0;
     *s << (d.dialect == Dialect::SQLite
                ? "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
@@ -427,6 +430,7 @@ std::unique_ptr<Database> Database::open(const std::string& where, const Databas
         into(has_versions), now;
     if (has_versions == 0)
       exec(*s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at BIGINT NOT NULL)");
+    d.end(*s, "COMMIT");
     int version = 0;
     *s << "SELECT COALESCE(MAX(version), 0) FROM schema_version", into(version), now;
     if (version > latest_schema_version())

@@ -31,8 +31,9 @@ struct ChatService::SessionLock {
 // destruction. On an SQLite file the host is alone and it is always taken.
 class ChatService::SharedTurnLock {
  public:
+  // Waits until `give_up`, or until the host stops.
   SharedTurnLock(storage::Database& db, std::int64_t session_id, std::chrono::milliseconds lease,
-                 std::chrono::steady_clock::time_point give_up)
+                 std::chrono::steady_clock::time_point give_up, const std::atomic<bool>& stopping)
       : db_(db), session_id_(session_id) {
     if (!db_.shared()) {
       held_ = true;
@@ -47,7 +48,7 @@ class ChatService::SharedTurnLock {
       held_ = db_.write_own([&](storage::Conn& c) {
         return storage::turn_locks::take(c, session_id_, now, now - lease.count(), now - kLongestTurnMs);
       });
-      if (held_ || std::chrono::steady_clock::now() + pause > give_up) return;
+      if (held_ || stopping.load() || std::chrono::steady_clock::now() + pause > give_up) return;
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, std::chrono::milliseconds(50));
     }
@@ -372,21 +373,28 @@ Result<TurnResult> ChatService::stream_turn(const TurnRequest& request, TurnObse
       });
   ProviderRequest& call = candidates.front().request;
 
+  // This session's turn: first on this host, then across hosts, within turn_wait_.
+  const auto busy = [&] {
+    const auto waited = turn_wait_.count();
+    return Error{ErrorKind::Conflict, "session_busy",
+                 "session " + std::to_string(request.session_id) + " is still answering an earlier message (waited " +
+                     (waited >= 1000 ? std::to_string(waited / 1000) + " s" : std::to_string(waited) + " ms") +
+                     "); send this one again when it is done",
+                 "session_id"};
+  };
   const auto lock = lock_for(request.session_id);
   const auto give_up = std::chrono::steady_clock::now() + turn_wait_;
-  const Error busy{ErrorKind::Conflict, "session_busy",
-                   "session " + std::to_string(request.session_id) + " is still answering an earlier message (waited " +
-                       std::to_string(turn_wait_.count() / 1000) + " s); send this one again when it is done",
-                   "session_id"};
   std::unique_lock session_guard(lock->mutex, std::defer_lock);
-  if (!session_guard.try_lock_until(give_up)) return busy;
+  if (!session_guard.try_lock_until(give_up)) return busy();
   std::optional<SharedTurnLock> across_hosts;
   try {
-    across_hosts.emplace(db_, request.session_id, host_lease_, give_up);
+    across_hosts.emplace(db_, request.session_id, host_lease_, give_up, stopping_);
   } catch (const std::exception& e) {
     return storage_failure(e);
   }
-  if (!across_hosts->taken()) return busy;
+  if (!across_hosts->taken())
+    return stopping_.load() ? Error{ErrorKind::ShuttingDown, "shutting_down", "the host is shutting down; retry shortly", ""}
+                            : busy();
   InFlight in_flight(in_flight_);
 
   Result<TurnPlace> place = Error{};

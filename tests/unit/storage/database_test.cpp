@@ -119,6 +119,32 @@ TEST_F(Storage, MigrationsCreateTheSchemaOnceAndAreIdempotent) {
             12);
 }
 
+TEST(StorageFirstOpen, HostsStartingTogetherOnAnEmptyDatabaseMigrateItOnce) {
+  const fs::path dir = fresh_dir();
+  {
+    testing::TestDatabase store((dir / "fresh.db").string());
+    std::vector<std::thread> hosts;
+    std::atomic<int> failures{0};
+    for (int i = 0; i < 4; ++i)
+      hosts.emplace_back([&, i] {
+        try {
+          DatabaseOptions options;
+          options.host_id = "host-" + std::to_string(i);
+          Database::open(store.where(), options);
+        } catch (const std::exception& e) {
+          ++failures;
+          ADD_FAILURE() << e.what();
+        }
+      });
+    for (auto& t : hosts) t.join();
+    EXPECT_EQ(failures.load(), 0);
+    const auto db = Database::open(store.where());
+    EXPECT_EQ(db->schema_version(), Database::latest_schema_version());
+    EXPECT_EQ(db->read([](Conn& c) { return store::version(c); }), 0) << "store_version seeded once";
+  }
+  fs::remove_all(dir);
+}
+
 TEST_F(Storage, SqliteFileUsesWriteAheadLogging) {
   db_->read([](Conn&) {});
   EXPECT_TRUE(fs::exists(path_ + "-wal") || raw_int("SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") == 1);
