@@ -189,6 +189,13 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   state_->chat->set_turn_wait(std::chrono::milliseconds(o.turn_wait_ms), presence.lease);
   state_->completions->set_limits({o.max_tokens_cap, o.max_reply_bytes});
 
+  // Several hosts must share one master key: on a shared database another key
+  // stops the host here, before it joins the others. A lone SQLite file copied without its key starts,
+  // and its provider keys stay sealed (nothing opens them).
+  if (const auto key_check = state_->configs->check_master_key(); !key_check) {
+    if (state_->db->shared()) throw std::runtime_error(key_check.error().message);
+    log::app().warning(key_check.error().message + "; its stored provider keys cannot be used");
+  }
   const auto interrupted = state_->presence->arrive();
   if (!interrupted) throw std::runtime_error(interrupted.error().message);
   if (interrupted.value() > 0)
@@ -203,13 +210,6 @@ Host::Host(HostOptions options) : state_(std::make_unique<State>()) {
   const auto seeded = state_->configs->ensure_first_config(manifest.default_config_json);
   if (!seeded) throw std::runtime_error("cannot create the first-start config: " + seeded.error().message);
   if (seeded.value()) log::app().information("first start: created the default LLM config from plugins.json");
-  // Several hosts must share one master key: on a shared database another key
-  // stops the host here. A lone SQLite file copied without its key starts,
-  // and its provider keys stay sealed (nothing opens them).
-  if (const auto key_check = state_->configs->check_master_key(); !key_check) {
-    if (state_->db->shared()) throw std::runtime_error(key_check.error().message);
-    log::app().warning(key_check.error().message + "; its stored provider keys cannot be used");
-  }
   const auto sealed = state_->configs->seal_plaintext_secrets();
   if (!sealed) throw std::runtime_error("cannot seal stored secrets: " + sealed.error().message);
   if (sealed.value() > 0)
