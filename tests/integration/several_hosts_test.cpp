@@ -215,7 +215,7 @@ class SeveralHostProcesses : public SeveralHosts {
     child.port = free_port();
     const std::vector<std::string> args = {SB_HOST_BIN,
                                            "--port=" + std::to_string(child.port),
-                                           "--db=" + store_.where(),
+                                           "--db=" + (without_password_.empty() ? store_.where() : without_password_),
                                            "--plugins=" + manifest_,
                                            "--plugin-dir=" + std::string(SB_PLUGIN_DIR),
                                            "--admin-key-file=" + admin_key_file_,
@@ -256,6 +256,7 @@ class SeveralHostProcesses : public SeveralHosts {
   static Json reply_of(std::uint16_t port, std::int64_t session) { return messages(port, session).back(); }
 
   std::map<std::string, Child> children_;
+  std::string without_password_;  // when set, the --db the children get
 };
 
 TEST_F(SeveralHostProcesses, KillingOneHostMidStreamLeavesTheOthersStreamsAndItsRestartMarksOnlyItsOwn) {
@@ -292,6 +293,20 @@ TEST_F(SeveralHostProcesses, KillingOneHostMidStreamLeavesTheOthersStreamsAndIts
   const Json b_reply = reply_of(b.port, session_b);
   EXPECT_EQ(b_reply["status"], "complete");
   EXPECT_EQ(b_reply["content"].get<std::string>().find("tok30"), b_reply["content"].get<std::string>().size() - 5);
+}
+
+TEST_F(SeveralHostProcesses, ThePasswordMayComeFromPgpasswordInsteadOfTheUri) {
+  // postgresql://user:password@host:port/db → postgresql://user@host:port/db, and the password in PGPASSWORD.
+  const std::string uri = store_.where();
+  const auto colon = uri.find(':', std::string("postgresql://").size());
+  const auto at = uri.find('@');
+  ASSERT_LT(colon, at) << uri;
+  const std::string password = uri.substr(colon + 1, at - colon - 1);
+  without_password_ = uri.substr(0, colon) + uri.substr(at);
+  ::setenv("PGPASSWORD", password.c_str(), 1);
+  Child& a = spawn("host-a", 10'000);
+  ::unsetenv("PGPASSWORD");
+  EXPECT_EQ(http(a.port, "GET", "/api/me").status, 200) << "started and serving from the database";
 }
 
 TEST_F(SeveralHostProcesses, AHostThatNeverComesBackHasItsRepliesMarkedByTheOtherAfterItsLease) {
