@@ -9,9 +9,12 @@
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <thread>
 
 namespace switchboard::http {
 
@@ -30,6 +33,34 @@ bool client_closed(Exchange& ex) {
   } catch (const std::exception&) {
     return true;
   }
+}
+
+bool client_gone_within(Exchange& ex, std::chrono::milliseconds ms) {
+  int fd = -1;
+  try {
+    auto& impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl&>(ex.request);
+    fd = impl.socket().impl()->sockfd();
+  } catch (const std::exception&) {
+    return true;
+  }
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  const int ready = ::poll(&p, 1, static_cast<int>(ms.count()));
+  if (ready == 0) return false;
+  if (ready < 0) return errno != EINTR;
+  if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return true;
+  char byte = 0;
+  const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return true;
+  if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+  std::this_thread::sleep_for(std::min(ms, std::chrono::milliseconds(20)));  // pipelined bytes: nothing to wait on
+  return false;
+}
+
+bool ClientWatch::wait(std::chrono::milliseconds ms) {
+  if (gone_) return false;
+  gone_ = client_gone_within(ex_, std::clamp(ms, std::chrono::milliseconds(0), kMaxClientWait));
+  last_check_ = std::chrono::steady_clock::now();
+  return !gone_;
 }
 
 bool ClientWatch::alive() {

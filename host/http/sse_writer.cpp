@@ -11,6 +11,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <algorithm>
 #include <ostream>
 
 namespace switchboard::http {
@@ -49,17 +50,13 @@ bool SseWriter::write(std::string_view text) {
 }
 
 bool SseWriter::event(std::string_view name, std::string_view json) {
-  std::string text;
-  text.reserve(name.size() + json.size() + 16);
-  text.append("event: ").append(name).append("\ndata: ").append(json).append("\n\n");
-  return write(text);
+  buffer_.assign("event: ").append(name).append("\ndata: ").append(json).append("\n\n");
+  return write(buffer_);
 }
 
 bool SseWriter::data(std::string_view json) {
-  std::string text;
-  text.reserve(json.size() + 8);
-  text.append("data: ").append(json).append("\n\n");
-  return write(text);
+  buffer_.assign("data: ").append(json).append("\n\n");
+  return write(buffer_);
 }
 
 bool SseWriter::alive() {
@@ -72,6 +69,24 @@ bool SseWriter::alive() {
     gone_ = true;
     return false;
   }
+  if (out_ != nullptr && now - last_write_ >= keepalive_) return write(": keep-alive\n\n");
+  return true;
+}
+
+bool SseWriter::wait(std::chrono::milliseconds ms) {
+  if (gone_) return false;
+  auto slice = std::clamp(ms, std::chrono::milliseconds(0), kMaxClientWait);
+  if (out_ != nullptr) {
+    const auto until_keepalive =
+        std::chrono::duration_cast<std::chrono::milliseconds>(last_write_ + keepalive_ - Clock::now());
+    slice = std::clamp(until_keepalive, std::chrono::milliseconds(0), slice);
+  }
+  if (client_gone_within(ex_, slice)) {
+    gone_ = true;
+    return false;
+  }
+  const auto now = Clock::now();
+  last_check_ = now;
   if (out_ != nullptr && now - last_write_ >= keepalive_) return write(": keep-alive\n\n");
   return true;
 }

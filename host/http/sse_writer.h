@@ -33,6 +33,9 @@ class SseWriter {
   bool data(std::string_view json);
   // False once the client has gone; cheap enough to poll every few milliseconds.
   bool alive();
+  // A provider's pause: sleeps on the client's socket up to `ms` (at most
+  // kMaxClientWait, and never past the next keep-alive), then as alive().
+  bool wait(std::chrono::milliseconds ms);
   bool gone() const { return gone_; }
 
  private:
@@ -41,6 +44,7 @@ class SseWriter {
   Exchange& ex_;
   std::chrono::milliseconds keepalive_;
   std::ostream* out_ = nullptr;
+  std::string buffer_;  // an event's bytes, reused: no allocation per event
   bool gone_ = false;
   std::chrono::steady_clock::time_point last_check_{};
   std::chrono::steady_clock::time_point last_write_;

@@ -8,10 +8,13 @@
 // one in each writer that shows it; the services pass it on unchanged.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace switchboard {
@@ -51,6 +54,13 @@ class ChatSink {
   virtual bool on_event(const ProviderEvent& event) = 0;
   // Polled while the provider waits; return false to stop the stream.
   virtual bool alive() { return true; }
+  // A provider's pause (SDK 1.2 wait()): blocks up to `ms`, or less, and
+  // returns alive(). Sinks that see the client override it to sleep on the
+  // client's socket instead of polling; this one polls every 5 ms.
+  virtual bool wait(std::chrono::milliseconds ms) {
+    std::this_thread::sleep_for(std::min(ms, std::chrono::milliseconds(5)));
+    return alive();
+  }
 };
 
 // A whole tool call, as an assistant message carries it.
