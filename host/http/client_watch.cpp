@@ -10,10 +10,13 @@
 #include <Poco/Net/StreamSocket.h>
 
 #include <poll.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <thread>
 
 namespace switchboard::http {
@@ -56,8 +59,32 @@ bool client_gone_within(Exchange& ex, std::chrono::milliseconds ms) {
   return false;
 }
 
+void release_stack_below_here() {
+  thread_local std::uintptr_t lowest = 0;  // the stack's lowest usable address
+  if (lowest == 0) {
+    pthread_attr_t attr;
+    if (::pthread_getattr_np(::pthread_self(), &attr) != 0) return;
+    void* addr = nullptr;
+    std::size_t size = 0;
+    ::pthread_attr_getstack(&attr, &addr, &size);
+    ::pthread_attr_destroy(&attr);
+    lowest = reinterpret_cast<std::uintptr_t>(addr);
+  }
+  const std::uintptr_t page = 4096;
+  char here = 0;
+  // Pages below the stack pointer hold nothing live; 4 KiB are kept for what
+  // the pause itself calls (poll). A page touched again later is a zero page.
+  const std::uintptr_t top = (reinterpret_cast<std::uintptr_t>(&here) - 4 * 1024) & ~(page - 1);
+  const std::uintptr_t bottom = (lowest + 2 * page - 1) & ~(page - 1);
+  if (top > bottom) ::madvise(reinterpret_cast<void*>(bottom), top - bottom, MADV_DONTNEED);
+}
+
 bool ClientWatch::wait(std::chrono::milliseconds ms) {
   if (gone_) return false;
+  if (!stack_released_ && ms >= std::chrono::milliseconds(100)) {
+    stack_released_ = true;
+    release_stack_below_here();
+  }
   gone_ = client_gone_within(ex_, std::clamp(ms, std::chrono::milliseconds(0), kMaxClientWait));
   last_check_ = std::chrono::steady_clock::now();
   return !gone_;

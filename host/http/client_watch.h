@@ -29,6 +29,13 @@ bool client_gone_within(Exchange& ex, std::chrono::milliseconds ms);
 // at in between.
 inline constexpr std::chrono::milliseconds kMaxClientWait{250};
 
+// Gives back to the kernel the pages of this thread's stack below the
+// current frame. A stream's worker touches its deepest pages once, while it
+// sets the stream up (parsing, the plugin call); before its first long pause
+// they are released, so each of thousands of open streams keeps only the few
+// pages its waiting frames use resident.
+void release_stack_below_here();
+
 class ClientWatch {
  public:
   explicit ClientWatch(Exchange& ex) : ex_(ex) {}
@@ -39,6 +46,7 @@ class ClientWatch {
  private:
   Exchange& ex_;
   bool gone_ = false;
+  bool stack_released_ = false;
   std::chrono::steady_clock::time_point last_check_{};
 };
 

@@ -75,6 +75,10 @@ bool SseWriter::alive() {
 
 bool SseWriter::wait(std::chrono::milliseconds ms) {
   if (gone_) return false;
+  if (!stack_released_ && ms >= std::chrono::milliseconds(100)) {
+    stack_released_ = true;
+    release_stack_below_here();
+  }
   auto slice = std::clamp(ms, std::chrono::milliseconds(0), kMaxClientWait);
   if (out_ != nullptr) {
     const auto until_keepalive =

@@ -46,6 +46,7 @@ class SseWriter {
   std::ostream* out_ = nullptr;
   std::string buffer_;  // an event's bytes, reused: no allocation per event
   bool gone_ = false;
+  bool stack_released_ = false;
   std::chrono::steady_clock::time_point last_check_{};
   std::chrono::steady_clock::time_point last_write_;
 };
