@@ -41,6 +41,7 @@ struct Options {
   double seconds = 3.0;
   int slow_streams = 1000;
   int many_streams = 10000;  // the full run only: 20 tokens 1 s apart each, all open at once
+  std::vector<std::string> host_args;  // --host-arg=...: more options for the host (e.g. --worker-stack-kb=1024)
 };
 
 // --- the host as a child process -------------------------------------------------
@@ -111,10 +112,12 @@ HostProcess start_host(const Options& o) {
                                          "--max-threads=" + std::to_string(std::max(1400, o.many_streams + 100)),
                                          "--max-connections=" + std::to_string(std::max(10000, o.many_streams + 500)),
                                          "--max-queued=4096"};
+  std::vector<std::string> all = args;
+  all.insert(all.end(), o.host_args.begin(), o.host_args.end());
   h.pid = ::fork();
   if (h.pid == 0) {
     std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : all) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     std::perror("execv switchboard");
@@ -238,9 +241,10 @@ int main(int argc, char** argv) {
     else if (a.rfind("--seconds=", 0) == 0) o.seconds = std::atof(a.c_str() + 10);
     else if (a.rfind("--slow-streams=", 0) == 0) o.slow_streams = std::atoi(a.c_str() + 15);
     else if (a.rfind("--many-streams=", 0) == 0) o.many_streams = std::atoi(a.c_str() + 15);
+    else if (a.rfind("--host-arg=", 0) == 0) o.host_args.push_back(a.substr(11));
     else {
       std::cerr << "usage: switchboard_bench [--quick] [--host-bin=PATH] [--plugin-dir=DIR] [--seconds=S] [--slow-streams=N]"
-                   " [--many-streams=N]\n";
+                   " [--many-streams=N] [--host-arg=OPTION]...\n";
       return 2;
     }
   }
