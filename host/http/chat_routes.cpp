@@ -50,7 +50,7 @@ class SseObserver final : public TurnObserver {
       delta_.assign("{\"content\":");
       append_json_string(delta_, e.text);
       delta_.append(",\"type\":\"delta\"}");
-      return sse_.event("delta", delta_);
+      return sse_.event("delta", delta_, !e.held);
     }
     const ToolCallDelta& d = e.tool_call;
     return event("tool_call", {{"type", "tool_call"}, {"index", d.index}, {"id", d.id}, {"name", d.name},

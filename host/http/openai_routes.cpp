@@ -140,7 +140,7 @@ class ChunkSink final : public ChatSink {
       chunk += "]";
     }
     chunk += "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
-    const bool ok = sse_.write(chunk);
+    const bool ok = sse_.write(chunk, !(event.kind == ProviderEvent::Kind::Text && event.held));
     metrics::global().streamed_tokens.add();
     own_time += Clock::now() - started;
     return ok;

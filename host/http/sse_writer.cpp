@@ -39,19 +39,29 @@ void SseWriter::begin() {
 
 void SseWriter::set_header(const std::string& name, const std::string& value) { ex_.response.set(name, value); }
 
-bool SseWriter::write(std::string_view text) {
+bool SseWriter::write(std::string_view text, bool flush) {
   if (gone_ || out_ == nullptr) return false;
   out_->write(text.data(), static_cast<std::streamsize>(text.size()));
-  out_->flush();
+  unflushed_ = !flush;
+  if (flush) out_->flush();
   last_write_ = Clock::now();
   ex_.bytes_sent += text.size();
   if (!out_->good()) gone_ = true;
   return !gone_;
 }
 
-bool SseWriter::event(std::string_view name, std::string_view json) {
+bool SseWriter::event(std::string_view name, std::string_view json, bool flush) {
   buffer_.assign("event: ").append(name).append("\ndata: ").append(json).append("\n\n");
-  return write(buffer_);
+  return write(buffer_, flush);
+}
+
+// Held events go out before the provider waits: one write for all it had at once.
+bool SseWriter::flush_held() {
+  if (!unflushed_ || gone_ || out_ == nullptr) return !gone_;
+  unflushed_ = false;
+  out_->flush();
+  if (!out_->good()) gone_ = true;
+  return !gone_;
 }
 
 bool SseWriter::data(std::string_view json) {
@@ -60,7 +70,7 @@ bool SseWriter::data(std::string_view json) {
 }
 
 bool SseWriter::alive() {
-  if (gone_) return false;
+  if (!flush_held()) return false;
   const auto now = Clock::now();
   // A poll syscall every 20 ms at most: disconnects are seen well within a second.
   if (now - last_check_ < std::chrono::milliseconds(20)) return true;
@@ -74,7 +84,7 @@ bool SseWriter::alive() {
 }
 
 bool SseWriter::wait(std::chrono::milliseconds ms) {
-  if (gone_) return false;
+  if (!flush_held()) return false;
   if (!stack_released_ && ms >= std::chrono::milliseconds(100)) {
     stack_released_ = true;
     release_stack_below_here();

@@ -25,10 +25,11 @@ class SseWriter {
   // Adds a response header; only before begin().
   void set_header(const std::string& name, const std::string& value);
   bool started() const { return out_ != nullptr; }
-  // Writes `text` as is and flushes; false once the client is gone.
-  bool write(std::string_view text);
+  // Writes `text` as is and flushes (unless `flush` is false: then it goes
+  // out with the next flushed write, alive() or wait()); false once the client is gone.
+  bool write(std::string_view text, bool flush = true);
   // "event: <name>\ndata: <json>\n\n"
-  bool event(std::string_view name, std::string_view json);
+  bool event(std::string_view name, std::string_view json, bool flush = true);
   // "data: <json>\n\n"
   bool data(std::string_view json);
   // False once the client has gone; cheap enough to poll every few milliseconds.
@@ -47,6 +48,8 @@ class SseWriter {
   std::string buffer_;  // an event's bytes, reused: no allocation per event
   bool gone_ = false;
   bool stack_released_ = false;
+  bool unflushed_ = false;  // written but held in the stream's buffer
+  bool flush_held();
   std::chrono::steady_clock::time_point last_check_{};
   std::chrono::steady_clock::time_point last_write_;
 };

@@ -80,13 +80,20 @@ int on_wait(void* ctx, uint32_t timeout_ms) {
 int on_emit(void* ctx, uint32_t kind, const char* json, size_t size) {
   auto* state = static_cast<CallState*>(ctx);
   ChatOutcome& out = *state->outcome;
-  if (kind == SB_EVENT_TEXT) {
+  if (kind == SB_EVENT_TEXT || kind == SB_EVENT_TEXT_HELD) {
     // The per-token path (SDK 1.2): the text itself, no JSON on either side.
     const std::string_view text(json, size);
-    if (valid_utf8(text)) return state->sink->on_event(ProviderEvent::of_text(text)) ? 1 : 0;
-    const std::string repaired = utf8_repaired(text);
-    return state->sink->on_event(ProviderEvent::of_text(repaired)) ? 1 : 0;
+    std::string repaired;
+    ProviderEvent e = ProviderEvent::of_text(text);
+    if (!valid_utf8(text)) {
+      repaired = utf8_repaired(text);
+      e.text = repaired;
+    }
+    e.held = kind == SB_EVENT_TEXT_HELD;
+    return state->sink->on_event(e) ? 1 : 0;
   }
+  // Any other kind ends what TEXT_HELD let the writers hold: alive() sends it.
+  if (kind == SB_EVENT_USAGE || kind == SB_EVENT_DONE || kind == SB_EVENT_ERROR) (void)state->sink->alive();
   try {
     const Json payload = Json::parse(json, json + size);
     switch (kind) {

@@ -32,6 +32,9 @@ struct ProviderEvent {
   enum class Kind { Text, ToolCall };
   Kind kind = Kind::Text;
   std::string_view text;    // Text: a piece of the reply (valid for the call only)
+  // Text: more follows at once (SDK 1.2 TEXT_HELD); a writer may hold it until
+  // the next event without it, or the provider's next alive() or wait().
+  bool held = false;
   ToolCallDelta tool_call;  // ToolCall
 
   // Bytes of reply it carries, for the reply budget.

@@ -226,7 +226,7 @@ class OpenAiProvider final : public sdk::Provider {
           const std::string text = utf8.push(fields.content);
           if (!text.empty()) {
             ++deltas;
-            if (!sink.delta(text)) return false;
+            if (!sink.delta_held(text)) return false;  // the client's write waits for the end of this read
           }
         }
         if (fields.has_finish_reason) finish_reason = fields.finish_reason;
@@ -250,7 +250,7 @@ class OpenAiProvider final : public sdk::Provider {
             const std::string text = utf8.push(delta["content"].get<std::string>());
             if (!text.empty()) {
               ++deltas;
-              if (!sink.delta(text)) return false;
+              if (!sink.delta_held(text)) return false;
             }
           }
           // Tool calls go through piece by piece, as the upstream streamed them.

@@ -53,7 +53,7 @@ typedef enum sb_status {
 } sb_status;
 
 /*
- * Kinds of events a chat stream emits, in this order: (DELTA | TEXT | TOOL_CALL)*, USAGE?,
+ * Kinds of events a chat stream emits, in this order: (DELTA | TEXT | TEXT_HELD | TOOL_CALL)*, USAGE?,
  * then DONE or ERROR. A host ignores kinds it does not know.
  */
 typedef enum sb_event_kind {
@@ -80,7 +80,16 @@ typedef enum sb_event_kind {
    * per token. A host replaces invalid UTF-8 with U+FFFD. A plugin built
    * against 1.2 runs only on hosts of 1.2 or later, which all read it.
    */
-  SB_EVENT_TEXT = 6
+  SB_EVENT_TEXT = 6,
+  /*
+   * since 1.2: as TEXT, and more may follow at once: the host may hold it
+   * (with the ones after it) and send them to its client together, until the
+   * plugin next emits another kind, calls alive() or wait(), or returns. For
+   * plugins that read several events from one upstream read and call alive()
+   * before each wait (as every shipped network plugin does): one write to the
+   * client per upstream read instead of one per event.
+   */
+  SB_EVENT_TEXT_HELD = 7
 } sb_event_kind;
 
 /*

@@ -210,11 +210,11 @@ class Sink {
   }
   // A piece of the reply. Since 1.2 it crosses as the text itself
   // (SB_EVENT_TEXT): no JSON is built here nor parsed in the host.
-  bool delta(std::string_view text) {
-    if (stopped_) return false;
-    if (cb_->emit(cb_->ctx, SB_EVENT_TEXT, text.data(), text.size()) == 0) stopped_ = true;
-    return !stopped_;
-  }
+  bool delta(std::string_view text) { return text_event(SB_EVENT_TEXT, text); }
+  // A piece of the reply the host may hold until this plugin next emits
+  // another kind, calls alive() or wait_for(), or returns (SB_EVENT_TEXT_HELD):
+  // only for a plugin that calls alive() before every wait.
+  bool delta_held(std::string_view text) { return text_event(SB_EVENT_TEXT_HELD, text); }
 
   // False once the host wants the stream stopped; cheap enough to poll in a wait loop.
   bool alive() {
@@ -242,6 +242,12 @@ class Sink {
   bool finished() const noexcept { return finished_; }
 
  private:
+  bool text_event(std::uint32_t kind, std::string_view text) {
+    if (stopped_) return false;
+    if (cb_->emit(cb_->ctx, kind, text.data(), text.size()) == 0) stopped_ = true;
+    return !stopped_;
+  }
+
   const sb_host_callbacks* cb_;
   bool stopped_ = false;
   bool finished_ = false;
