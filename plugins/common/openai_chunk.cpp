@@ -234,7 +234,11 @@ class FastScanner {
     }
     return false;
   }
+  // A number as JSON writes it. An exponent, or more digits than a double can
+  // hold without overflowing, goes to the SAX reader: nlohmann refuses numbers
+  // that overflow to infinity, and this scanner does not convert.
   bool number() {
+    const char* start = p_;
     if (p_ != end_ && *p_ == '-') ++p_;
     if (p_ == end_) return false;
     if (*p_ == '0') {
@@ -249,13 +253,8 @@ class FastScanner {
       if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
       while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
     }
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
-      ++p_;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      if (p_ == end_ || *p_ < '0' || *p_ > '9') return false;
-      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-    }
-    return true;
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) return false;
+    return p_ - start <= 300;
   }
   // Any value, with `role` deciding what is read from it.
   bool value(Role role, Key key, int depth) {

@@ -102,6 +102,9 @@ std::vector<std::string> seeds() {
       "{\"choices\":[{\"delta\":{\"content\":\"\xe4\xbd\"}}]}",
       R"({"choices":[{"delta":{"content":-0.5e+3}}]})",
       "\xef\xbb\xbf{\"choices\":[]}",
+      // libFuzzer's first find: a number that overflows a double is not JSON to nlohmann.
+      "{\"\":8e3333333333333333333333333333333333333333333333333333333333333333333}",
+      "{\"choices\":[{\"delta\":{\"content\":\"x\"}}],\"n\":" + std::string(400, '9') + "}",
   };
 }
 

@@ -64,6 +64,10 @@ TEST(OpenAiChunk, MalformedOrTooDeepInputIsRefused) {
   EXPECT_EQ(read_chunk("{\"choices\":[{\"delta\":{\"content\":\"\xe4\xbd\"}}]}", f), ChunkRead::NotJson);
   EXPECT_EQ(read_chunk(R"({"a":1,})", f), ChunkRead::NotJson);
   EXPECT_EQ(read_chunk(std::string(100, '[') + std::string(100, ']'), f), ChunkRead::TooDeep);
+  // Numbers that overflow a double are not JSON to the whole parse either.
+  EXPECT_EQ(read_chunk(R"({"choices":[{"delta":{"content":"x"}}],"n":8e333})", f), ChunkRead::NotJson);
+  EXPECT_EQ(read_chunk(R"({"choices":[{"delta":{"content":"x"}}],"n":1.5e3})", f), ChunkRead::Ok);
+  EXPECT_EQ(f.content, "x");
 }
 
 TEST(OpenAiChunk, AnythingButAnObjectCarriesNothing) {
