@@ -6,6 +6,7 @@
 // asked for the reply whole), POST {base_url}/embeddings, GET {base_url}/models.
 // It sends what the client sent and nothing more: the OpenAI message model,
 // tools, response_format, and every field it does not map, verbatim.
+#include "bounded_json.h"
 #include "http_client.h"
 #include "openai_chunk.h"
 #include "plugin_settings.h"
@@ -325,12 +326,7 @@ class OpenAiProvider final : public sdk::Provider {
     }
     try {
       // Copied and destroyed recursively below, on a worker's small stack: nesting is bounded first.
-      return sdk::Json::parse(answer, [](int depth, sdk::Json::parse_event_t, sdk::Json&) {
-        if (depth > sp::kMaxUpstreamDepth)
-          throw sdk::Error("upstream_protocol", "the upstream's answer nests deeper than " +
-                                                    std::to_string(sp::kMaxUpstreamDepth) + " levels");
-        return true;
-      });
+      return sp::parse_bounded(answer, "the upstream's answer");
     } catch (const sdk::Json::exception&) {
       throw sdk::Error("upstream_protocol", "the upstream's answer is not JSON");
     }

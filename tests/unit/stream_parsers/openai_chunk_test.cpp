@@ -4,6 +4,7 @@
 // without a JSON document, and everything beyond text and finish_reason is
 // handed to the whole parse, never lost. (fuzz_openai_chunk checks the reader
 // against nlohmann's own parse on arbitrary input.)
+#include "bounded_json.h"
 #include "openai_chunk.h"
 
 #include <gtest/gtest.h>
@@ -68,6 +69,17 @@ TEST(OpenAiChunk, MalformedOrTooDeepInputIsRefused) {
   EXPECT_EQ(read_chunk(R"({"choices":[{"delta":{"content":"x"}}],"n":8e333})", f), ChunkRead::NotJson);
   EXPECT_EQ(read_chunk(R"({"choices":[{"delta":{"content":"x"}}],"n":1.5e3})", f), ChunkRead::Ok);
   EXPECT_EQ(f.content, "x");
+}
+
+TEST(BoundedJson, AnUpstreamsDeeplyNestedJsonIsRefusedBeforeAnythingRecursesOverIt) {
+  EXPECT_EQ(parse_bounded(std::string(10, '[') + std::string(10, ']'), "x").size(), 1u);
+  try {
+    parse_bounded(std::string(5000, '[') + std::string(5000, ']'), "the answer");
+    FAIL() << "no error";
+  } catch (const sdk::Error& e) {
+    EXPECT_EQ(e.code(), "upstream_protocol");
+    EXPECT_NE(std::string(e.what()).find("the answer nests deeper than 64 levels"), std::string::npos) << e.what();
+  }
 }
 
 TEST(OpenAiChunk, AnythingButAnObjectCarriesNothing) {
