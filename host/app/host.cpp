@@ -247,6 +247,7 @@ void Host::start() {
   f.keep_alive_timeout_ms = o.keep_alive_timeout_ms;
   f.send_timeout_ms = o.send_timeout_ms;
   f.worker_idle_ms = o.worker_idle_ms;
+  f.worker_stack_bytes = static_cast<std::size_t>(o.worker_stack_kb) * 1024;
   f.max_head_bytes = o.max_head_bytes;
   f.max_body_bytes = o.max_body_bytes;
   f.max_buffered_bytes = o.max_buffered_bytes;

@@ -78,6 +78,7 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
     value("keep-alive-ms", "MS", "an idle kept-alive connection is closed after this (default 5000)");
     value("send-timeout-ms", "MS", "a write to a client that does not read fails after this (default 30000)");
     value("worker-idle-ms", "MS", "a worker with nothing to do this long ends; one always stays (default 30000)");
+    value("worker-stack-kb", "KB", "each worker thread's stack (default 256)");
     value("max-head-bytes", "BYTES", "largest request head; larger is answered 431 (default 16384)");
     value("max-body", "BYTES", "largest accepted request body (default 1048576)");
     value("sse-keepalive-ms", "MS", "send ': keep-alive' after this much silence in a stream (default 15000)");
@@ -160,6 +161,7 @@ class SwitchboardApp final : public Poco::Util::ServerApplication {
       o.keep_alive_timeout_ms = static_cast<int>(number("keep-alive-ms", o.keep_alive_timeout_ms, 1, kDay));
       o.send_timeout_ms = static_cast<int>(number("send-timeout-ms", o.send_timeout_ms, 1, kDay));
       o.worker_idle_ms = static_cast<int>(number("worker-idle-ms", o.worker_idle_ms, 100, kDay));
+      o.worker_stack_kb = static_cast<int>(number("worker-stack-kb", o.worker_stack_kb, 128, 65536));
       o.max_head_bytes = static_cast<std::size_t>(
           number("max-head-bytes", static_cast<std::int64_t>(o.max_head_bytes), 1024, 1 << 24));
       o.max_body_bytes = static_cast<std::size_t>(

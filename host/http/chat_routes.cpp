@@ -7,6 +7,7 @@
 #include "host/http/client_watch.h"
 #include "host/http/router.h"
 #include "host/http/sse_writer.h"
+#include "host/json_text.h"
 #include "host/metrics.h"
 
 #include <Poco/Net/HTTPServerResponse.h>
@@ -44,18 +45,26 @@ class SseObserver final : public TurnObserver {
   }
   bool on_event(const ProviderEvent& e) override {
     metrics::global().streamed_tokens.add();
-    if (e.kind == ProviderEvent::Kind::Text) return event("delta", {{"type", "delta"}, {"content", e.text}});
+    if (e.kind == ProviderEvent::Kind::Text) {
+      // Per token: the bytes Json{{"type", "delta"}, {"content", text}}.dump() gives, in a reused buffer.
+      delta_.assign("{\"content\":");
+      append_json_string(delta_, e.text);
+      delta_.append(",\"type\":\"delta\"}");
+      return sse_.event("delta", delta_, !e.held);
+    }
     const ToolCallDelta& d = e.tool_call;
     return event("tool_call", {{"type", "tool_call"}, {"index", d.index}, {"id", d.id}, {"name", d.name},
                                {"arguments", d.arguments}});
   }
   bool alive() override { return sse_.alive(); }
+  bool wait(std::chrono::milliseconds ms) override { return sse_.wait(ms); }
 
   bool started() const { return sse_.started(); }
   bool event(const char* name, const Json& data) { return sse_.event(name, dump(data)); }
 
  private:
   SseWriter sse_;
+  std::string delta_;
 };
 
 // A whole-reply turn whose client is watched: one that leaves stops the
@@ -65,6 +74,7 @@ class WatchedTurn final : public TurnObserver {
   explicit WatchedTurn(Exchange& ex) : watch_(ex) {}
   bool on_event(const ProviderEvent&) override { return watch_.alive(); }
   bool alive() override { return watch_.alive(); }
+  bool wait(std::chrono::milliseconds ms) override { return watch_.wait(ms); }
 
  private:
   ClientWatch watch_;

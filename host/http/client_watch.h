@@ -18,14 +18,35 @@ bool client_closed(Exchange& ex);
 // client_closed() at most every 20 ms, and false for good once it was seen:
 // cheap enough for a provider that polls every few milliseconds, and a
 // disconnect is still seen well within a second.
+// Sleeps on the client's socket for up to `ms`: true as soon as the client
+// has left (it wakes the sleeper), false once the time is up. A client that
+// sent more bytes (a pipelined request) cannot wake it: that one sleeps in
+// 20 ms steps, as alive() would have polled.
+bool client_gone_within(Exchange& ex, std::chrono::milliseconds ms);
+
+// The longest a provider's wait() sleeps on the client in one go: the
+// host's own reasons to stop a stream (shutdown, the reply budget) are looked
+// at in between.
+inline constexpr std::chrono::milliseconds kMaxClientWait{250};
+
+// Gives back to the kernel the pages of this thread's stack below the
+// current frame. A stream's worker touches its deepest pages once, while it
+// sets the stream up (parsing, the plugin call); before its first long pause
+// they are released, so each of thousands of open streams keeps only the few
+// pages its waiting frames use resident.
+void release_stack_below_here();
+
 class ClientWatch {
  public:
   explicit ClientWatch(Exchange& ex) : ex_(ex) {}
   bool alive();
+  // Blocks up to `ms` (at most kMaxClientWait) or until the client leaves; returns alive().
+  bool wait(std::chrono::milliseconds ms);
 
  private:
   Exchange& ex_;
   bool gone_ = false;
+  bool stack_released_ = false;
   std::chrono::steady_clock::time_point last_check_{};
 };
 

@@ -1001,8 +1001,8 @@ void FrontEnd::start() {
 
   // Workers start on demand and end after worker_idle_ms without work; the
   // pool's thread of an ended worker is joined by the epoll thread's next
-  // collect(), a second or so later. 1 MiB stacks, as Poco's pool had.
-  s.pool = std::make_unique<Poco::ThreadPool>(1, o.max_threads, 1, 1024 * 1024);
+  // collect(), a second or so later. Stacks: HostOptions::worker_stack_kb.
+  s.pool = std::make_unique<Poco::ThreadPool>(1, o.max_threads, 1, static_cast<int>(o.worker_stack_bytes));
   s.started = true;
   s.reactor = std::thread([&s] {
     ::pthread_setname_np(::pthread_self(), "sb-front-end");  // findable in top -H and /proc

@@ -33,6 +33,7 @@ struct FrontEndOptions {
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_buffered_bytes = 256u << 20;  // all unserved request bytes together
   int worker_idle_ms = 30000;    // a worker with nothing to do this long ends, and its thread with it
+  std::size_t worker_stack_bytes = 256 * 1024;  // each worker thread's stack (HostOptions::worker_stack_kb)
 };
 
 class FrontEnd {

@@ -11,6 +11,7 @@
 #include "host/http/openai_request.h"
 #include "host/http/router.h"
 #include "host/http/sse_writer.h"
+#include "host/json_text.h"
 #include "host/log.h"
 #include "host/metrics.h"
 #include "host/services/completion_service.h"
@@ -101,6 +102,7 @@ class WatchSink final : public ChatSink {
   explicit WatchSink(Exchange& ex) : watch_(ex) {}
   bool on_event(const ProviderEvent&) override { return watch_.alive(); }
   bool alive() override { return watch_.alive(); }
+  bool wait(std::chrono::milliseconds ms) override { return watch_.wait(ms); }
 
  private:
   ClientWatch watch_;
@@ -120,10 +122,11 @@ class ChunkSink final : public ChatSink {
   bool on_event(const ProviderEvent& event) override {
     const auto started = Clock::now();
     if (!sse_.started()) role_chunk(event.kind == ProviderEvent::Kind::ToolCall);
-    std::string chunk = prefix_;
+    std::string& chunk = chunk_;  // reused: no allocation per token once it has grown
+    chunk.assign(prefix_);
     if (event.kind == ProviderEvent::Kind::Text) {
       chunk += "[{\"index\":0,\"delta\":{\"content\":";
-      chunk += Json(event.text).dump(-1, ' ', false, Json::error_handler_t::replace);
+      append_json_string(chunk, event.text);
     } else {
       // As OpenAI streams a call, in its key order: id, type and name with its first piece only.
       const ToolCallDelta& d = event.tool_call;
@@ -137,12 +140,13 @@ class ChunkSink final : public ChatSink {
       chunk += "]";
     }
     chunk += "},\"logprobs\":null,\"finish_reason\":null}]}\n\n";
-    const bool ok = sse_.write(chunk);
+    const bool ok = sse_.write(chunk, !(event.kind == ProviderEvent::Kind::Text && event.held));
     metrics::global().streamed_tokens.add();
     own_time += Clock::now() - started;
     return ok;
   }
   bool alive() override { return sse_.alive(); }
+  bool wait(std::chrono::milliseconds ms) override { return sse_.wait(ms); }
 
   // A reply that starts with a tool call has null content, as OpenAI sends it.
   void role_chunk(bool content_null = false) {
@@ -169,6 +173,7 @@ class ChunkSink final : public ChatSink {
  private:
   SseWriter& sse_;
   std::string prefix_;
+  std::string chunk_;
 };
 
 // OpenAI's base64 embedding: the float32 values, little-endian, in base64.

@@ -11,6 +11,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/StreamSocket.h>
 
+#include <algorithm>
 #include <ostream>
 
 namespace switchboard::http {
@@ -38,32 +39,38 @@ void SseWriter::begin() {
 
 void SseWriter::set_header(const std::string& name, const std::string& value) { ex_.response.set(name, value); }
 
-bool SseWriter::write(std::string_view text) {
+bool SseWriter::write(std::string_view text, bool flush) {
   if (gone_ || out_ == nullptr) return false;
   out_->write(text.data(), static_cast<std::streamsize>(text.size()));
-  out_->flush();
+  unflushed_ = !flush;
+  if (flush) out_->flush();
   last_write_ = Clock::now();
   ex_.bytes_sent += text.size();
   if (!out_->good()) gone_ = true;
   return !gone_;
 }
 
-bool SseWriter::event(std::string_view name, std::string_view json) {
-  std::string text;
-  text.reserve(name.size() + json.size() + 16);
-  text.append("event: ").append(name).append("\ndata: ").append(json).append("\n\n");
-  return write(text);
+bool SseWriter::event(std::string_view name, std::string_view json, bool flush) {
+  buffer_.assign("event: ").append(name).append("\ndata: ").append(json).append("\n\n");
+  return write(buffer_, flush);
+}
+
+// Held events go out before the provider waits: one write for all it had at once.
+bool SseWriter::flush_held() {
+  if (!unflushed_ || gone_ || out_ == nullptr) return !gone_;
+  unflushed_ = false;
+  out_->flush();
+  if (!out_->good()) gone_ = true;
+  return !gone_;
 }
 
 bool SseWriter::data(std::string_view json) {
-  std::string text;
-  text.reserve(json.size() + 8);
-  text.append("data: ").append(json).append("\n\n");
-  return write(text);
+  buffer_.assign("data: ").append(json).append("\n\n");
+  return write(buffer_);
 }
 
 bool SseWriter::alive() {
-  if (gone_) return false;
+  if (!flush_held()) return false;
   const auto now = Clock::now();
   // A poll syscall every 20 ms at most: disconnects are seen well within a second.
   if (now - last_check_ < std::chrono::milliseconds(20)) return true;
@@ -72,6 +79,28 @@ bool SseWriter::alive() {
     gone_ = true;
     return false;
   }
+  if (out_ != nullptr && now - last_write_ >= keepalive_) return write(": keep-alive\n\n");
+  return true;
+}
+
+bool SseWriter::wait(std::chrono::milliseconds ms) {
+  if (!flush_held()) return false;
+  if (!stack_released_ && ms >= std::chrono::milliseconds(100)) {
+    stack_released_ = true;
+    release_stack_below_here();
+  }
+  auto slice = std::clamp(ms, std::chrono::milliseconds(0), kMaxClientWait);
+  if (out_ != nullptr) {
+    const auto until_keepalive =
+        std::chrono::duration_cast<std::chrono::milliseconds>(last_write_ + keepalive_ - Clock::now());
+    slice = std::clamp(until_keepalive, std::chrono::milliseconds(0), slice);
+  }
+  if (client_gone_within(ex_, slice)) {
+    gone_ = true;
+    return false;
+  }
+  const auto now = Clock::now();
+  last_check_ = now;
   if (out_ != nullptr && now - last_write_ >= keepalive_) return write(": keep-alive\n\n");
   return true;
 }

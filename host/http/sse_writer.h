@@ -25,14 +25,18 @@ class SseWriter {
   // Adds a response header; only before begin().
   void set_header(const std::string& name, const std::string& value);
   bool started() const { return out_ != nullptr; }
-  // Writes `text` as is and flushes; false once the client is gone.
-  bool write(std::string_view text);
+  // Writes `text` as is and flushes (unless `flush` is false: then it goes
+  // out with the next flushed write, alive() or wait()); false once the client is gone.
+  bool write(std::string_view text, bool flush = true);
   // "event: <name>\ndata: <json>\n\n"
-  bool event(std::string_view name, std::string_view json);
+  bool event(std::string_view name, std::string_view json, bool flush = true);
   // "data: <json>\n\n"
   bool data(std::string_view json);
   // False once the client has gone; cheap enough to poll every few milliseconds.
   bool alive();
+  // A provider's pause: sleeps on the client's socket up to `ms` (at most
+  // kMaxClientWait, and never past the next keep-alive), then as alive().
+  bool wait(std::chrono::milliseconds ms);
   bool gone() const { return gone_; }
 
  private:
@@ -41,7 +45,11 @@ class SseWriter {
   Exchange& ex_;
   std::chrono::milliseconds keepalive_;
   std::ostream* out_ = nullptr;
+  std::string buffer_;  // an event's bytes, reused: no allocation per event
   bool gone_ = false;
+  bool stack_released_ = false;
+  bool unflushed_ = false;  // written but held in the stream's buffer
+  bool flush_held();
   std::chrono::steady_clock::time_point last_check_{};
   std::chrono::steady_clock::time_point last_write_;
 };

@@ -5,6 +5,8 @@
 // the host that includes Boost.DLL.
 #include "host/plugins/loaded_provider.h"
 
+#include "host/json_text.h"
+
 #include <switchboard/provider.h>
 
 // BOOST_DLL_USE_STD_FS comes from the build: std::filesystem, no boost_filesystem.
@@ -70,9 +72,28 @@ int on_alive(void* ctx) {
   return state->sink != nullptr && state->sink->alive() ? 1 : 0;
 }
 
+int on_wait(void* ctx, uint32_t timeout_ms) {
+  auto* state = static_cast<CallState*>(ctx);
+  return state->sink != nullptr && state->sink->wait(std::chrono::milliseconds(timeout_ms)) ? 1 : 0;
+}
+
 int on_emit(void* ctx, uint32_t kind, const char* json, size_t size) {
   auto* state = static_cast<CallState*>(ctx);
   ChatOutcome& out = *state->outcome;
+  if (kind == SB_EVENT_TEXT || kind == SB_EVENT_TEXT_HELD) {
+    // The per-token path (SDK 1.2): the text itself, no JSON on either side.
+    const std::string_view text(json, size);
+    std::string repaired;
+    ProviderEvent e = ProviderEvent::of_text(text);
+    if (!valid_utf8(text)) {
+      repaired = utf8_repaired(text);
+      e.text = repaired;
+    }
+    e.held = kind == SB_EVENT_TEXT_HELD;
+    return state->sink->on_event(e) ? 1 : 0;
+  }
+  // Any other kind ends what TEXT_HELD let the writers hold: alive() sends it.
+  if (kind == SB_EVENT_USAGE || kind == SB_EVENT_DONE || kind == SB_EVENT_ERROR) (void)state->sink->alive();
   try {
     const Json payload = Json::parse(json, json + size);
     switch (kind) {
@@ -130,6 +151,7 @@ sb_host_callbacks callbacks_for(CallState& state) {
   cb.emit = &on_emit;
   cb.alive = &on_alive;
   cb.error = &on_error;
+  cb.wait = &on_wait;
   return cb;
 }
 

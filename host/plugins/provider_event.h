@@ -8,10 +8,13 @@
 // one in each writer that shows it; the services pass it on unchanged.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace switchboard {
@@ -29,6 +32,9 @@ struct ProviderEvent {
   enum class Kind { Text, ToolCall };
   Kind kind = Kind::Text;
   std::string_view text;    // Text: a piece of the reply (valid for the call only)
+  // Text: more follows at once (SDK 1.2 TEXT_HELD); a writer may hold it until
+  // the next event without it, or the provider's next alive() or wait().
+  bool held = false;
   ToolCallDelta tool_call;  // ToolCall
 
   // Bytes of reply it carries, for the reply budget.
@@ -51,6 +57,13 @@ class ChatSink {
   virtual bool on_event(const ProviderEvent& event) = 0;
   // Polled while the provider waits; return false to stop the stream.
   virtual bool alive() { return true; }
+  // A provider's pause (SDK 1.2 wait()): blocks up to `ms`, or less, and
+  // returns alive(). Sinks that see the client override it to sleep on the
+  // client's socket instead of polling; this one polls every 5 ms.
+  virtual bool wait(std::chrono::milliseconds ms) {
+    std::this_thread::sleep_for(std::min(ms, std::chrono::milliseconds(5)));
+    return alive();
+  }
 };
 
 // A whole tool call, as an assistant message carries it.

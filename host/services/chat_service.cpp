@@ -107,6 +107,10 @@ class TurnSink final : public ChatSink {
     checkpoint();
     return observer_.alive();
   }
+  bool wait(std::chrono::milliseconds ms) override {
+    checkpoint();
+    return observer_.wait(ms);
+  }
 
   std::string reply;
 

@@ -45,6 +45,7 @@ class ReplySink final : public ChatSink {
       : writer_(writer), max_bytes_(max_bytes), stopping_(stopping) {}
   bool on_event(const ProviderEvent& event) override;
   bool alive() override { return !exhausted_ && !stopping_.load() && writer_.alive(); }
+  bool wait(std::chrono::milliseconds ms) override { return !exhausted_ && !stopping_.load() && writer_.wait(ms) && alive(); }
 
   // A reply stopped by the budget is complete, with finish_reason "length"
   // (the provider saw a cancel, which is not what happened to the caller).

@@ -59,6 +59,7 @@ class FirstByteSink final : public ChatSink {
     return inner_.on_event(event);
   }
   bool alive() override { return inner_.alive(); }
+  bool wait(std::chrono::milliseconds ms) override { return inner_.wait(ms); }
   bool sent() const { return sent_; }
 
  private:

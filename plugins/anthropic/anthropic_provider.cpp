@@ -9,6 +9,7 @@
 // of one role merged — and its stream (message_start, content_block_start,
 // content_block_delta with text_delta and input_json_delta, message_delta,
 // message_stop, error) onto the SDK's events.
+#include "bounded_json.h"
 #include "http_client.h"
 #include "plugin_settings.h"
 #include "stream_parsers.h"
@@ -176,7 +177,7 @@ class AnthropicProvider final : public sdk::Provider {
       if (done) return true;
       sdk::Json e;
       try {
-        e = sdk::Json::parse(data);
+        e = sp::parse_bounded(data, "an Anthropic stream event");
       } catch (const sdk::Json::exception&) {
         throw sdk::Error("upstream_protocol", "Anthropic sent a malformed stream event (not JSON)");
       }

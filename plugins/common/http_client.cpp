@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <iostream>
 
@@ -80,6 +81,7 @@ struct Connection {
   std::string buffer;
   std::size_t pos = 0;
   bool reusable = true;
+  bool tls = false;
 };
 
 std::string lower(std::string s) {
@@ -178,6 +180,7 @@ struct HttpClient::Pool {
         // a refused certificate is a connect failure and not a broken request.
         secure.completeHandshake();
         c->socket = secure;
+        c->tls = true;
       } else {
         c->socket = tcp;
       }
@@ -249,8 +252,20 @@ Fill fill(Connection& c, Clock::time_point deadline, const std::function<bool()>
     const auto now = Clock::now();
     if (now >= deadline) return Fill::Timeout;
     const auto wait = std::min<Clock::duration>(deadline - now, std::chrono::milliseconds(20));
+    if (!c.tls) {
+      // A streaming upstream has usually sent the next bytes already: one
+      // read, and no poll() or FIONREAD, when they are there.
+      const auto n = ::recv(c.socket.impl()->sockfd(), tmp, sizeof tmp, MSG_DONTWAIT);
+      if (n > 0) {
+        c.buffer.append(tmp, static_cast<std::size_t>(n));
+        return Fill::Data;
+      }
+      if (n == 0) return Fill::Eof;
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        throw Poco::Net::NetException(std::strerror(errno));  // a reset: not an end of body
+    }
     // TLS may hold decrypted bytes that the socket no longer shows as readable.
-    bool ready = c.socket.available() > 0;
+    bool ready = c.tls ? c.socket.available() > 0 : false;
     if (!ready) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(wait).count();
       ready = c.socket.poll(Poco::Timespan(us), Poco::Net::Socket::SELECT_READ | Poco::Net::Socket::SELECT_ERROR);

@@ -7,6 +7,7 @@
 // (data: URLs) become the message's base64 "images", tool calls carry their
 // arguments as objects, tool results their "tool_name", and response_format
 // becomes "format" ("json" or the schema).
+#include "bounded_json.h"
 #include "http_client.h"
 #include "plugin_settings.h"
 #include "stream_parsers.h"
@@ -88,7 +89,7 @@ class OllamaProvider final : public sdk::Provider {
     if (!result.body_complete) throw sdk::Error("upstream_protocol", "Ollama's embeddings answer was cut off");
     sdk::EmbedResult out;
     try {
-      const sdk::Json j = sdk::Json::parse(answer);
+      const sdk::Json j = sp::parse_bounded(answer, "Ollama's embeddings answer");
       out.vectors = j.at("embeddings").get<std::vector<std::vector<double>>>();
       out.prompt_tokens = j.value("prompt_eval_count", std::int64_t{0});
     } catch (const sdk::Json::exception&) {
@@ -181,7 +182,7 @@ class OllamaProvider final : public sdk::Provider {
       if (done) return true;
       sdk::Json j;
       try {
-        j = sdk::Json::parse(line);
+        j = sp::parse_bounded(line, "an Ollama stream line");
       } catch (const sdk::Json::exception&) {
         throw sdk::Error("upstream_protocol", "Ollama sent a malformed line (not JSON)");
       }

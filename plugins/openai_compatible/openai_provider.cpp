@@ -6,7 +6,9 @@
 // asked for the reply whole), POST {base_url}/embeddings, GET {base_url}/models.
 // It sends what the client sent and nothing more: the OpenAI message model,
 // tools, response_format, and every field it does not map, verbatim.
+#include "bounded_json.h"
 #include "http_client.h"
+#include "openai_chunk.h"
 #include "plugin_settings.h"
 #include "stream_parsers.h"
 #include "upstream_errors.h"
@@ -196,6 +198,7 @@ class OpenAiProvider final : public sdk::Provider {
     req.body = body.dump(-1, ' ', false, sdk::Json::error_handler_t::replace);
 
     sp::SseParser parser;
+    sp::ChunkFields fields;
     sp::Utf8Holdback utf8;
     bool done = false;
     std::string finish_reason;
@@ -209,12 +212,28 @@ class OpenAiProvider final : public sdk::Provider {
         done = true;
         return true;
       }
-      sdk::Json chunk;
-      try {
-        chunk = sdk::Json::parse(data);
-      } catch (const sdk::Json::exception&) {
-        throw sdk::Error("upstream_protocol", "the upstream sent a malformed stream event (not JSON)");
+      // The common chunk (a piece of text, a finish_reason) is read without a JSON document.
+      switch (sp::read_chunk(data, fields)) {
+        case sp::ChunkRead::NotJson:
+          throw sdk::Error("upstream_protocol", "the upstream sent a malformed stream event (not JSON)");
+        case sp::ChunkRead::TooDeep:
+          throw sdk::Error("upstream_protocol", "the upstream sent a stream event nested deeper than " +
+                                                    std::to_string(sp::kMaxUpstreamDepth) + " levels");
+        case sp::ChunkRead::Ok: break;
       }
+      if (!fields.object) return true;
+      if (!fields.needs_dom) {
+        if (fields.has_content) {
+          const std::string text = utf8.push(fields.content);
+          if (!text.empty()) {
+            ++deltas;
+            if (!sink.delta_held(text)) return false;  // the client's write waits for the end of this read
+          }
+        }
+        if (fields.has_finish_reason) finish_reason = fields.finish_reason;
+        return true;
+      }
+      const sdk::Json chunk = sdk::Json::parse(data);  // valid and at most kMaxUpstreamDepth deep: read above
       if (chunk.contains("error")) {
         const std::string message = sp::redact(sp::upstream_message(data), secret);
         throw sdk::Error("upstream_error", "the upstream failed mid-stream: " + (message.empty() ? "(no message)" : message));
@@ -232,7 +251,7 @@ class OpenAiProvider final : public sdk::Provider {
             const std::string text = utf8.push(delta["content"].get<std::string>());
             if (!text.empty()) {
               ++deltas;
-              if (!sink.delta(text)) return false;
+              if (!sink.delta_held(text)) return false;
             }
           }
           // Tool calls go through piece by piece, as the upstream streamed them.
@@ -306,7 +325,8 @@ class OpenAiProvider final : public sdk::Provider {
       throw sdk::Error("upstream_protocol", "the upstream's answer was cut off");
     }
     try {
-      return sdk::Json::parse(answer);
+      // Copied and destroyed recursively below, on a worker's small stack: nesting is bounded first.
+      return sp::parse_bounded(answer, "the upstream's answer");
     } catch (const sdk::Json::exception&) {
       throw sdk::Error("upstream_protocol", "the upstream's answer is not JSON");
     }

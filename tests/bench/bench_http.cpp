@@ -6,10 +6,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace switchboard::bench {
 
@@ -156,6 +160,118 @@ bool Client::request(const std::string& method, const std::string& path, const s
     return true;
   }
   return false;
+}
+
+// --- many streams ------------------------------------------------------------------
+
+ManyStreams many_streams(std::uint16_t port, int count, const std::string& request, int per_second,
+                         std::chrono::seconds limit) {
+  struct Stream {
+    int fd = -1;
+    bool sent = false;
+    bool status_ok = false;
+    bool done = false;  // saw data: [DONE]
+    std::string tail;   // the last bytes read, for markers split across reads
+    Clock::time_point start{}, first_byte{};
+  };
+  ManyStreams out;
+  std::vector<Stream> streams(static_cast<std::size_t>(count));
+  const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int open_now = 0, next = 0, finished = 0;
+  const auto begin = Clock::now();
+  const auto give_up = begin + limit;
+  auto end_stream = [&](std::size_t i, bool ok) {
+    Stream& st = streams[i];
+    ::epoll_ctl(ep, EPOLL_CTL_DEL, st.fd, nullptr);
+    ::close(st.fd);
+    st.fd = -1;
+    --open_now;
+    ++finished;
+    if (ok) {
+      ++out.complete;
+      out.whole_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - st.start).count());
+    } else {
+      ++out.errors;
+    }
+  };
+  std::vector<epoll_event> events(1024);
+  char buf[16384];
+  while (finished < count && Clock::now() < give_up) {
+    // Open the connections due by now.
+    const auto due = std::min<long>(count, static_cast<long>(std::chrono::duration<double>(Clock::now() - begin).count() * per_second) + 1);
+    while (next < due) {
+      Stream& st = streams[static_cast<std::size_t>(next)];
+      st.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      st.start = Clock::now();
+      ++out.opened;
+      if (st.fd < 0) {
+        ++out.errors;
+        ++finished;
+        ++next;
+        continue;
+      }
+      no_delay(st.fd);
+      ::connect(st.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);  // EINPROGRESS: writable once connected
+      epoll_event ev{};
+      ev.events = EPOLLOUT | EPOLLIN | EPOLLRDHUP;
+      ev.data.u64 = static_cast<std::uint64_t>(next);
+      ::epoll_ctl(ep, EPOLL_CTL_ADD, st.fd, &ev);
+      ++open_now;
+      ++next;
+      out.most_open = std::max(out.most_open, open_now);
+    }
+    const int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 10);
+    for (int k = 0; k < n; ++k) {
+      const auto i = static_cast<std::size_t>(events[static_cast<std::size_t>(k)].data.u64);
+      Stream& st = streams[i];
+      if (st.fd < 0) continue;
+      if (!st.sent && (events[static_cast<std::size_t>(k)].events & EPOLLOUT)) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(st.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err != 0 || ::send(st.fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+          end_stream(i, false);
+          continue;
+        }
+        st.sent = true;
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.u64 = i;
+        ::epoll_ctl(ep, EPOLL_CTL_MOD, st.fd, &ev);
+        continue;
+      }
+      if (!(events[static_cast<std::size_t>(k)].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) continue;
+      for (;;) {
+        const ssize_t got = ::recv(st.fd, buf, sizeof buf, 0);
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (got <= 0) {
+          end_stream(i, false);  // closed before the end of the response
+          break;
+        }
+        if (st.first_byte == Clock::time_point{}) {
+          st.first_byte = Clock::now();
+          out.first_byte_ms.push_back(std::chrono::duration<double, std::milli>(st.first_byte - st.start).count());
+          st.status_ok = got >= 12 && std::string_view(buf, 12) == "HTTP/1.1 200";
+        }
+        st.tail.append(buf, static_cast<std::size_t>(got));
+        if (!st.done && st.tail.find("data: [DONE]") != std::string::npos) st.done = true;
+        if (st.done && st.tail.find("\r\n0\r\n\r\n") != std::string::npos) {
+          end_stream(i, st.status_ok);
+          break;
+        }
+        if (st.tail.size() > 32) st.tail.erase(0, st.tail.size() - 32);
+      }
+    }
+  }
+  for (std::size_t i = 0; i < streams.size(); ++i)
+    if (streams[i].fd >= 0) end_stream(i, false);
+  out.errors += count - out.opened;
+  ::close(ep);
+  return out;
 }
 
 // --- fake upstream ---------------------------------------------------------------

@@ -56,6 +56,22 @@ class Client {
   std::size_t pos_ = 0;
 };
 
+// Many concurrent streams from one thread (epoll): what a thread per stream
+// would cost the load generator must not be charged to the host. Each
+// connection sends `request` once and reads a chunked response to its end.
+struct ManyStreams {
+  int opened = 0;
+  int complete = 0;  // 200, "data: [DONE]" and the last chunk
+  int errors = 0;
+  int most_open = 0;  // connections open at once, at the peak
+  std::vector<double> first_byte_ms;  // from its connect
+  std::vector<double> whole_ms;
+};
+// Opens `count` connections at `per_second`, each sending `request` (a whole
+// HTTP/1.1 request); gives up on what is unfinished after `limit`.
+ManyStreams many_streams(std::uint16_t port, int count, const std::string& request, int per_second,
+                         std::chrono::seconds limit);
+
 struct FakeSettings {
   int tokens = 16;
   int first_token_delay_ms = 0;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,8 @@ struct Options {
   double seconds = 3.0;
   int slow_streams = 1000;
   std::string db;  // the host's --db: "" for an SQLite file of the run's own, or a postgresql:// URI
+  int many_streams = 10000;  // the full run only: 20 tokens 1 s apart each, all open at once
+  std::vector<std::string> host_args;  // --host-arg=...: more options for the host (e.g. --worker-stack-kb=1024)
 };
 
 // --- the host as a child process -------------------------------------------------
@@ -65,6 +68,7 @@ struct HostProcess {
     }
     return utime + stime;
   }
+  long threads() const { return rss_kb("Threads:"); }
   long rss_kb(const char* key = "VmRSS:") const {
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;
@@ -106,12 +110,15 @@ HostProcess start_host(const Options& o) {
                                          "--plugins=" + (h.dir / "plugins.json").string(),
                                          "--plugin-dir=" + o.plugin_dir,
                                          "--log-level=warning",
-                                         "--max-threads=1400",
+                                         "--max-threads=" + std::to_string(std::max(1400, o.many_streams + 100)),
+                                         "--max-connections=" + std::to_string(std::max(10000, o.many_streams + 500)),
                                          "--max-queued=4096"};
+  std::vector<std::string> all = args;
+  all.insert(all.end(), o.host_args.begin(), o.host_args.end());
   h.pid = ::fork();
   if (h.pid == 0) {
     std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : all) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     std::perror("execv switchboard");
@@ -235,16 +242,26 @@ int main(int argc, char** argv) {
     else if (a.rfind("--seconds=", 0) == 0) o.seconds = std::atof(a.c_str() + 10);
     else if (a.rfind("--slow-streams=", 0) == 0) o.slow_streams = std::atoi(a.c_str() + 15);
     else if (a.rfind("--db=", 0) == 0) o.db = a.substr(5);
+    else if (a.rfind("--many-streams=", 0) == 0) o.many_streams = std::atoi(a.c_str() + 15);
+    else if (a.rfind("--host-arg=", 0) == 0) o.host_args.push_back(a.substr(11));
     else {
-      std::cerr << "usage: switchboard_bench [--quick] [--host-bin=PATH] [--plugin-dir=DIR] [--seconds=S] [--slow-streams=N] [--db=postgresql://...]\n";
+      std::cerr << "usage: switchboard_bench [--quick] [--host-bin=PATH] [--plugin-dir=DIR] [--seconds=S] [--slow-streams=N]"
+                   " [--many-streams=N] [--host-arg=OPTION]... [--db=postgresql://...]\n";
       return 2;
     }
   }
   if (o.quick) {
     o.seconds = 0.3;
     o.slow_streams = 50;
+    o.many_streams = 0;  // CI runs --quick: the 10,000 streams take half a minute and most of the machine
   }
   ::signal(SIGPIPE, SIG_IGN);
+  // The many-streams scenario holds one descriptor per stream here.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   // Two identical fakes: one the client calls directly (A), one behind the host
   // (B, C), so the upstream connections the host opens are counted alone.
@@ -399,6 +416,56 @@ int main(int argc, char** argv) {
               << fmt("%.1f", std::chrono::duration<double>(Clock::now() - slow_start).count()) << " s |\n"
               << "| upstream connections the host opened for 1,000 sequential /v1 requests | " << sequential_connections << " |\n"
               << "| upstream connections the host opened in the whole run | " << fake.connections() << " |\n";
+
+    // Many concurrent streams on one host: the mock provider (an upstream
+    // connection per stream would need a second descriptor each, past this
+    // machine's hard limit of open files), tokens 1 s apart, /v1 streaming.
+    if (o.many_streams > 0) {
+      const int tokens = 20;
+      sb::Response made;
+      admin.request("POST", "/api/configs",
+                    Json{{"name", "bench-many"}, {"provider", "mock"}, {"model_name", "mock-tokens"},
+                         {"options", {{"tokens", tokens}, {"delay_ms", 1000}}}}.dump(), made);
+      if (made.status != 201) throw std::runtime_error("cannot create the many-streams config: " + made.body);
+      const std::string body = chat_body("bench-many", true);
+      const std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
+                                  sb::bearer_key() + "\r\nContent-Type: application/json\r\nContent-Length: " +
+                                  std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+      const long rss_before = host.rss_kb();
+      std::atomic<long> peak{0}, peak_threads{0};
+      std::atomic<bool> watching{true};
+      std::thread watcher([&] {
+        while (watching.load()) {
+          peak.store(std::max(peak.load(), host.rss_kb()));
+          peak_threads.store(std::max(peak_threads.load(), host.threads()));
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      });
+      const long ticks_before = host.ticks();
+      const auto started = Clock::now();
+      // 2,000 new streams a second: all 10,000 are open within 5 s, and each lasts 20 s.
+      const sb::ManyStreams m = sb::many_streams(host.port, o.many_streams, request, 2000, std::chrono::seconds(120));
+      const double took = std::chrono::duration<double>(Clock::now() - started).count();
+      const double cpu_s = static_cast<double>(host.ticks() - ticks_before) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+      watching.store(false);
+      watcher.join();
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      const long rss_after = host.rss_kb();
+      failures += m.errors;
+      std::cout << "\n| " << o.many_streams << " concurrent streams: /v1 streaming, mock, " << tokens
+                << " tokens 1 s apart | figure |\n|---|---|\n"
+                << "| complete / errors | " << m.complete << " / " << m.errors << " in " << fmt("%.1f", took) << " s |\n"
+                << "| open at once (peak) | " << m.most_open << " |\n"
+                << "| first byte p50 / p99 | " << fmt("%.1f", Stats::pct(m.first_byte_ms, 0.5)) << " / "
+                << fmt("%.1f", Stats::pct(m.first_byte_ms, 0.99)) << " ms |\n"
+                << "| whole stream p50 / p99 | " << fmt("%.0f", Stats::pct(m.whole_ms, 0.5)) << " / "
+                << fmt("%.0f", Stats::pct(m.whole_ms, 0.99)) << " ms |\n"
+                << "| host RSS before / peak / 2 s after | " << fmt("%.1f", rss_before / 1024.0) << " / "
+                << fmt("%.1f", peak.load() / 1024.0) << " / " << fmt("%.1f", rss_after / 1024.0) << " MB |\n"
+                << "| host threads at the peak | " << peak_threads.load() << " |\n"
+                << "| host CPU | " << fmt("%.1f", cpu_s) << " s (" << fmt("%.0f", cpu_s * 1e6 / std::max(1, m.complete * tokens))
+                << " µs per streamed token, stream set-up included) |\n";
+    }
   } catch (const std::exception& e) {
     std::cerr << "bench failed: " << e.what() << "\n";
     host.stop();

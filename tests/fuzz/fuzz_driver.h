@@ -20,6 +20,6 @@ std::vector<std::string> alphabet();
 // The stack every input runs on: a worker's (host/http/front_end.cpp), so
 // that whatever recursion the code under test does on client input is
 // measured against what a request really has.
-inline constexpr std::size_t kWorkerStackBytes = 1024 * 1024;
+inline constexpr std::size_t kWorkerStackBytes = 256 * 1024;
 
 }  // namespace switchboard::fuzz

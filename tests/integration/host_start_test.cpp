@@ -52,7 +52,7 @@ TEST_F(HostWithBadPlugins, ListsLoadedAndFailedProvidersWithReasons) {
   EXPECT_EQ(providers[0]["name"], "mock");
   EXPECT_TRUE(providers[0]["loaded"].get<bool>());
   EXPECT_EQ(providers[0]["version"], "1.0.0");
-  EXPECT_EQ(providers[0]["abi"], "1.1");
+  EXPECT_EQ(providers[0]["abi"], "1.2");
   EXPECT_EQ(providers[0]["default_config"]["model_name"], "mock-echo");
 
   EXPECT_FALSE(providers[1]["loaded"].get<bool>());

@@ -291,6 +291,33 @@ TEST_F(Upstream, LoopbackUpstreamsWorkByDefault) {
   EXPECT_EQ(Json::parse(r.body)["assistant_message"]["content"], "Hello from fake");
 }
 
+// openai_compatible hands the host the tokens of one upstream read together
+// (SDK 1.2 TEXT_HELD); they must still reach the client before the plugin
+// waits for more, not when the upstream next speaks.
+TEST_F(Upstream, TokensReachTheClientWhileTheUpstreamIsStillSilent) {
+  // "stall": two tokens, then 10 s of silence and a cut without the end marker.
+  const auto s = openai_session(fake_.openai_url(), "stall");
+  SseClient sse(host_->port(), Json{{"session_id", s}, {"user_message", "go"}}.dump());
+  ASSERT_EQ(sse.status(), 200);
+  ASSERT_EQ(sse.next()->name, "start");
+  std::string seen;
+  while (seen != "one two ") {
+    const auto e = sse.next();
+    ASSERT_TRUE(e && e->name == "delta") << "the stream ended before its tokens arrived";
+    seen += e->data["content"].get<std::string>();
+  }
+  sse.disconnect();
+  // Seen while the upstream was silent: the client's leaving ended the turn, not the upstream's cut.
+  Json reply;
+  for (int i = 0; i < 1500; ++i) {
+    reply = messages(s).back();
+    if (reply["status"] != "streaming") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(reply["status"], "cancelled");
+  EXPECT_EQ(reply["content"], "one two ");
+}
+
 TEST_F(Upstream, TheMetadataAddressIsDeniedByDefault) {
   const auto s = openai_session("http://169.254.169.254/latest");
   const HttpReply r = chat(s);

@@ -28,5 +28,16 @@ const CaseRegistrar kMockAbi10({
     {"", "{}"},  // declares no tools
 });
 
+// The mock as SDK 1.1 built it (JSON deltas, pauses polled): a 1.1 plugin keeps loading and passing.
+const CaseRegistrar kMockAbi11({
+    "mock_1_1",
+    SB_TEST_PLUGIN_DIR "/libswitchboard_mock_1_1.so",
+    [] { return std::string(R"({"model_name":"mock-echo","options":{}})"); },
+    {"mock-echo", "{}"},
+    {"mock-tokens", R"({"tokens":60,"delay_ms":50})"},
+    {"mock-echo", R"({"fail_before_first":true})"},
+    {"mock-tools", "{}"},
+});
+
 }  // namespace
 }  // namespace switchboard::conformance

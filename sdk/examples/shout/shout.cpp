@@ -47,11 +47,8 @@ class Shout final : public sdk::Provider {
       while (at < text.size()) {
         std::size_t end = text.find(' ', at);
         end = end == std::string::npos ? text.size() : end + 1;
-        // Wait in small steps, asking the host whether it still wants the reply.
-        for (const auto until = std::chrono::steady_clock::now() + delay; std::chrono::steady_clock::now() < until;) {
-          if (!sink.alive()) return;
-          std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
+        // A pause the host can cut short (false: the host wants the stream stopped).
+        if (delay.count() > 0 && !sink.wait_for(delay)) return;
         if (!sink.delta(text.substr(at, end - at))) return;  // false: the host wants the stream stopped
         ++words;
         at = end;

@@ -28,7 +28,7 @@ extern "C" {
  *   minor loads, and the host checks sb_has_member() before calling later members.
  */
 #define SB_ABI_MAJOR 1
-#define SB_ABI_MINOR 1
+#define SB_ABI_MINOR 2
 
 /* Name of the one symbol every plugin exports. */
 #define SB_ENTRY_SYMBOL "sb_provider_entry"
@@ -53,7 +53,7 @@ typedef enum sb_status {
 } sb_status;
 
 /*
- * Kinds of events a chat stream emits, in this order: (DELTA | TOOL_CALL)*, USAGE?,
+ * Kinds of events a chat stream emits, in this order: (DELTA | TEXT | TEXT_HELD | TOOL_CALL)*, USAGE?,
  * then DONE or ERROR. A host ignores kinds it does not know.
  */
 typedef enum sb_event_kind {
@@ -73,7 +73,23 @@ typedef enum sb_event_kind {
    * The first piece of call N carries its id and name; later pieces append to
    * its arguments (a JSON text once whole). Sent only for requests with "tools".
    */
-  SB_EVENT_TOOL_CALL = 5
+  SB_EVENT_TOOL_CALL = 5,
+  /*
+   * since 1.2: a piece of the reply, as DELTA, but the payload is the text
+   * itself (UTF-8, not JSON): no encode in the plugin, no parse in the host,
+   * per token. A host replaces invalid UTF-8 with U+FFFD. A plugin built
+   * against 1.2 runs only on hosts of 1.2 or later, which all read it.
+   */
+  SB_EVENT_TEXT = 6,
+  /*
+   * since 1.2: as TEXT, and more may follow at once: the host may hold it
+   * (with the ones after it) and send them to its client together, until the
+   * plugin next emits another kind, calls alive() or wait(), or returns. For
+   * plugins that read several events from one upstream read and call alive()
+   * before each wait (as every shipped network plugin does): one write to the
+   * client per upstream read instead of one per event.
+   */
+  SB_EVENT_TEXT_HELD = 7
 } sb_event_kind;
 
 /*
@@ -135,7 +151,28 @@ typedef struct sb_host_callbacks {
    * Chat failures are SB_EVENT_ERROR events instead.
    */
   void (*error)(void* ctx, const char* json, size_t size);
+
+  /* since 1.2: check sb_has_callback(cb, wait) before calling it */
+  /*
+   * Optional: waits up to timeout_ms without burning a thread's time on
+   * polling; returns early once the host wants the stream stopped (the client
+   * left, shutdown) and may return early for no reason. A plugin that pauses
+   * (a timer, a rate limit) calls it in a loop instead of sleeping and polling
+   * alive(); one waiting for its upstream keeps polling alive().
+   * @return as alive(): non-zero while the host still wants the reply.
+   * THREADING: only during chat(), on its thread.
+   */
+  int (*wait)(void* ctx, uint32_t timeout_ms);
 } sb_host_callbacks;
+
+/*
+ * True when the host's callbacks hold member `member` (appended in later
+ * minors) and it is set.
+ */
+#define sb_has_callback(cb, member)                                      \
+  ((cb)->struct_size >= offsetof(sb_host_callbacks, member) +           \
+                            sizeof(((sb_host_callbacks*)0)->member) &&  \
+   (cb)->member != NULL)
 
 /* A provider instance; opaque to the host. */
 typedef struct sb_instance sb_instance;

@@ -30,6 +30,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -38,6 +40,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -198,23 +201,53 @@ class Sink {
 
   bool emit(const ChatEvent& event) {
     if (stopped_) return false;
+    if (event.kind == ChatEvent::Kind::Delta) return delta(event.content);
     const std::string json = event.payload().dump(-1, ' ', false, Json::error_handler_t::replace);
     if (cb_->emit(cb_->ctx, static_cast<std::uint32_t>(event.kind), json.data(), json.size()) == 0)
       stopped_ = true;
     if (event.kind == ChatEvent::Kind::Done || event.kind == ChatEvent::Kind::Error) finished_ = true;
     return !stopped_;
   }
-  bool delta(std::string text) { return emit(ChatEvent::delta(std::move(text))); }
+  // A piece of the reply. Since 1.2 it crosses as the text itself
+  // (SB_EVENT_TEXT): no JSON is built here nor parsed in the host.
+  bool delta(std::string_view text) { return text_event(SB_EVENT_TEXT, text); }
+  // A piece of the reply the host may hold until this plugin next emits
+  // another kind, calls alive() or wait_for(), or returns (SB_EVENT_TEXT_HELD):
+  // only for a plugin that calls alive() before every wait.
+  bool delta_held(std::string_view text) { return text_event(SB_EVENT_TEXT_HELD, text); }
 
   // False once the host wants the stream stopped; cheap enough to poll in a wait loop.
   bool alive() {
     if (!stopped_ && cb_->alive != nullptr && cb_->alive(cb_->ctx) == 0) stopped_ = true;
     return !stopped_;
   }
+  // Pauses for `ms` (a timer, a rate limit), returning early with false once
+  // the host wants the stream stopped. Since 1.2 the host blocks the thread
+  // until either happens; an older host is polled every 5 ms.
+  bool wait_for(std::chrono::milliseconds ms) {
+    const auto until = std::chrono::steady_clock::now() + ms;
+    for (;;) {
+      if (!alive()) return false;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return true;
+      if (sb_has_callback(cb_, wait)) {
+        const auto slice = static_cast<std::uint32_t>(std::min<std::int64_t>(left.count(), 60000));
+        if (cb_->wait(cb_->ctx, slice) == 0) stopped_ = true;
+      } else {
+        std::this_thread::sleep_for(std::min(left, std::chrono::milliseconds(5)));
+      }
+    }
+  }
   bool stopped() const noexcept { return stopped_; }
   bool finished() const noexcept { return finished_; }
 
  private:
+  bool text_event(std::uint32_t kind, std::string_view text) {
+    if (stopped_) return false;
+    if (cb_->emit(cb_->ctx, kind, text.data(), text.size()) == 0) stopped_ = true;
+    return !stopped_;
+  }
+
   const sb_host_callbacks* cb_;
   bool stopped_ = false;
   bool finished_ = false;

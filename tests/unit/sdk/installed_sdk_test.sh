@@ -52,7 +52,7 @@ report=$("$SB_PLUGIN_CHECK" "$lib" --slow-options '{"delay_ms": 300, "repeat": 1
   fail "the checker failed the example: $report"
 echo "$report"
 grep -q "^  name *shout$" <<<"$report" || fail "no name in the report"
-grep -q "^  plugin ABI *1\.1$" <<<"$report" || fail "no ABI in the report"
+grep -q "^  plugin ABI *1\.2$" <<<"$report" || fail "no ABI in the report"
 grep -q "^10 of 10 checks passed$" <<<"$report" || fail "not every check passed"
 # ... fails a run without a slow request, saying why ...
 set +e

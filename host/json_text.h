@@ -1,0 +1,25 @@
+// File: host/json_text.h
+//
+// The per-token text helpers of the stream path: UTF-8 validation and JSON
+// string quoting into a caller's buffer, with no allocation of their own and
+// no JSON document built. Both agree byte for byte with nlohmann's
+// dump(-1, ' ', false, error_handler_t::replace), which they replace.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace switchboard {
+
+// True for well-formed UTF-8 (no overlong forms, surrogates or code points
+// beyond U+10FFFF).
+bool valid_utf8(std::string_view text) noexcept;
+
+// `text` with every ill-formed sequence replaced by U+FFFD, as nlohmann's
+// error_handler_t::replace does it. Only for text that failed valid_utf8().
+std::string utf8_repaired(std::string_view text);
+
+// Appends `text` as a quoted JSON string.
+void append_json_string(std::string& out, std::string_view text);
+
+}  // namespace switchboard
