@@ -457,6 +457,13 @@ std::unique_ptr<Database> Database::open(const std::string& where, const Databas
       }
     }
     d.release(std::move(held));
+    // A PostgreSQL connection costs the server a process and a few
+    // milliseconds: the pool is filled now, not by the first burst of turns.
+    if (d.dialect == Dialect::PostgreSQL) {
+      std::vector<std::unique_ptr<Connection>> warm;
+      for (int i = 1; i < d.options.pool_size; ++i) warm.push_back(d.acquire());
+      for (auto& c : warm) d.release(std::move(c));
+    }
   } catch (const StorageError&) {
     throw;
   } catch (const Poco::Exception& e) {

@@ -103,8 +103,10 @@ Result<SessionInfo> SessionService::create(const Caller& caller, const std::stri
     if (!def) return def.error();
     bound = def->id;
   }
+  // A new row of the caller's own: it need not queue behind every other
+  // writer (a config deleted meanwhile fails the foreign key, not silently).
   return guarded<SessionInfo>([&]() -> Result<SessionInfo> {
-    return db_.write([&](storage::Conn& conn) -> Result<SessionInfo> {
+    return db_.write_own([&](storage::Conn& conn) -> Result<SessionInfo> {
       if (const auto c = storage::configs::find(conn, bound); !c || !ConfigService::visible(*c, caller))
         return Error{ErrorKind::NotFound, "config_not_found",
                      "no LLM config with id " + std::to_string(bound), "config_id"};
