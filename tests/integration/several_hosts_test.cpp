@@ -434,7 +434,7 @@ std::pair<int, std::string> run_binary(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-TEST_F(SeveralHosts, AnSqliteDatabaseMovedToPostgreSQLServesTheSameSessionsKeysAndSealedSecrets) {
+TEST_F(SeveralHosts, AFileMovedToPostgreSQLServesTheSameSessionsKeysAndSealedSecrets) {
   FakeUpstream upstream;
   const std::string sqlite = dir_.file("switchboard.db");
   HostOptions o = options_for("mover");
