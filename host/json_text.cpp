@@ -31,20 +31,20 @@ std::size_t sequence_length(const unsigned char* p, std::size_t left) noexcept {
 
 }  // namespace
 
-bool valid_utf8(std::string_view text) noexcept {
+std::optional<std::size_t> utf8_length(std::string_view text) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
-  std::size_t i = 0;
-  while (i < n) {
+  std::size_t i = 0, count = 0;
+  for (; i < n; ++count) {
     if (p[i] < 0x80) {
       ++i;
       continue;
     }
     const std::size_t len = sequence_length(p + i, n - i);
-    if (len == 0) return false;
+    if (len == 0) return std::nullopt;
     i += len;
   }
-  return true;
+  return count;
 }
 
 std::string utf8_repaired(std::string_view text) {

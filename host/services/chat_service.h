@@ -7,6 +7,7 @@
 // with snapshot, usage and status, and move the session's update time.
 #pragma once
 
+#include "host/json_text.h"  // utf8_length, for the checks of user text
 #include "host/plugins/provider_event.h"
 #include "host/services/caller.h"
 #include "host/services/request_limits.h"
@@ -79,8 +80,6 @@ struct TurnResult {
 Result<Unit> validate_turn(const TurnRequest& request);
 // A user message: valid UTF-8, 1 to kMaxUserMessageChars characters.
 Result<Unit> validate_user_message(const std::string& text);
-// Number of Unicode characters of valid UTF-8, or nullopt for invalid UTF-8.
-std::optional<std::size_t> utf8_length(std::string_view text);
 
 class ReplyCheckpoints;
 
