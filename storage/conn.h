@@ -10,7 +10,7 @@
 #include <Poco/Data/Statement.h>
 #include <Poco/Nullable.h>
 
-#include <deque>
+#include <forward_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,7 +64,9 @@ class Conn {
   Dialect dialect_;
   const std::string& host_id_;
   StatementCache* cache_;
-  std::deque<BoundStatement> scratch_;  // this scope's statements, when none are kept
+  // This scope's statements, when none are kept (a forward_list: stable
+  // addresses, and nothing allocated for a scope that makes none).
+  std::forward_list<BoundStatement> scratch_;
 };
 
 }  // namespace switchboard::storage

@@ -290,7 +290,7 @@ Poco::Data::Statement& Conn::prepared(const char* text, std::vector<Param> param
       return *entry->statement;
     }
   } else {
-    entry = &scratch_.emplace_back();
+    entry = &scratch_.emplace_front();
   }
   entry->values = std::move(params);
   entry->statement = std::make_unique<Poco::Data::Statement>(session_);
